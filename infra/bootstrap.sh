@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs everything the native stack needs; idempotent (a second run changes nothing and
+# takes seconds). Tools go to $ADNOMALY_TOOLS_DIR (default .tools/), never into the state dir.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+TOOLS="${ADNOMALY_TOOLS_DIR:-$ROOT/.tools}"
+STAMPS="$TOOLS/stamps"
+# MinIO publishes RELEASE.* tags that are not semver, so the Go module proxy cannot resolve
+# them; the pin is the pseudo-version of the release commit (see README, "MinIO build").
+MINIO_MODULE="github.com/minio/minio"
+MINIO_VERSION="${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
+mkdir -p "$STAMPS" "$TOOLS/bin"
+
+step() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+stamp_ok() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
+stamp_set() { echo "$2" > "$STAMPS/$1"; }
+
+apt_packages=()
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || apt_packages+=(postgresql postgresql-contrib)
+command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
+command -v java >/dev/null 2>&1 || apt_packages+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || apt_packages+=(maven)
+command -v go >/dev/null 2>&1 || apt_packages+=(golang-go)
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  step "apt-get install ${apt_packages[*]}"
+  # Packages must not start their own servers on our ports: policy-rc.d 101 forbids it.
+  created_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    created_policy=1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_packages[@]}"
+  [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+fi
+
+if ! command -v uv >/dev/null 2>&1; then
+  step "pip install uv"
+  python3 -m pip install -q uv
+fi
+step "uv sync"
+uv sync --frozen --quiet
+
+kafka_pom_sum="$(sha256sum "$ROOT/infra/jvm/kafka/pom.xml" | cut -d' ' -f1)"
+if ! stamp_ok kafka "$kafka_pom_sum"; then
+  step "Kafka jars from Maven Central"
+  rm -rf "$TOOLS/kafka-libs"
+  mvn -q -B -f "$ROOT/infra/jvm/kafka/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$TOOLS/kafka-libs"
+  stamp_set kafka "$kafka_pom_sum"
+fi
+
+pyflink_home="$("$ROOT/.venv/bin/python" -c 'import pyflink, os; print(os.path.dirname(pyflink.__file__))')"
+flink_sum="$(sha256sum "$ROOT/infra/jvm/flink/pom.xml" | cut -d' ' -f1)-$pyflink_home"
+if ! stamp_ok flink "$flink_sum"; then
+  step "Flink lib: the wheel's jars + Kafka SQL connector from Maven Central"
+  rm -rf "$TOOLS/flink-lib"
+  mkdir -p "$TOOLS/flink-lib"
+  ln -s "$pyflink_home"/lib/*.jar "$TOOLS/flink-lib/"
+  mvn -q -B -f "$ROOT/infra/jvm/flink/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$TOOLS/flink-lib"
+  stamp_set flink "$flink_sum"
+fi
+
+if ! stamp_ok minio "$MINIO_VERSION" || [ ! -x "$TOOLS/bin/minio" ]; then
+  step "go install $MINIO_MODULE@$MINIO_VERSION (a few minutes the first time)"
+  GOBIN="$TOOLS/bin" GOFLAGS=-buildvcs=false go install "$MINIO_MODULE@$MINIO_VERSION"
+  stamp_set minio "$MINIO_VERSION"
+fi
+
+if [ ! -f "$ROOT/.env" ]; then
+  step "creating .env from .env.example"
+  cp "$ROOT/.env.example" "$ROOT/.env"
+fi
+step "bootstrap complete"

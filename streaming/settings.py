@@ -1,0 +1,133 @@
+"""The one settings object every service, CLI command and Dagster resource reads.
+
+Names and defaults follow the seed README's environment variables. Credentials have no
+default in code: they come from the environment or from `.env` (copied from `.env.example`
+by `make bootstrap`), and a missing one fails at start naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, PositiveFloat, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+def _env_file() -> Path | None:
+    explicit = os.environ.get("ADNOMALY_ENV_FILE")
+    if explicit:
+        return Path(explicit)
+    candidate = PROJECT_ROOT / ".env"
+    return candidate if candidate.exists() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    # data generation
+    events_per_sec: PositiveFloat = Field(120.0, alias="EVENTS_PER_SEC")
+    hash_salt: SecretStr = Field(alias="HASH_SALT")
+
+    # Kafka
+    kafka_bootstrap: str = Field("localhost:29092", alias="KAFKA_BOOTSTRAP")
+    kafka_controller_port: int = Field(29093, alias="KAFKA_CONTROLLER_PORT", gt=0, lt=65536)
+    topic: str = Field("clickstream", alias="TOPIC")
+    features_topic: str = Field("features", alias="FEATURES_TOPIC")
+    anomalies_topic: str = Field("anomalies", alias="ANOMALIES_TOPIC")
+    dlq_topic: str = Field("clickstream.dlq", alias="DLQ_TOPIC")
+    labels_topic: str = Field("fraud_labels", alias="LABELS_TOPIC")
+
+    # PostgreSQL
+    db_host: str = Field("localhost", alias="DB_HOST")
+    db_port: int = Field(5433, alias="DB_PORT", gt=0, lt=65536)
+    db_name: str = Field("adnomaly", alias="DB_NAME")
+    db_user: str = Field("adnomaly_user", alias="DB_USER")
+    db_password: SecretStr = Field(alias="DB_PASSWORD")
+    dagster_db_name: str = Field("dagster", alias="DAGSTER_DB_NAME")
+
+    # MinIO
+    minio_endpoint: str = Field("localhost:9000", alias="MINIO_ENDPOINT")
+    minio_console_port: int = Field(9001, alias="MINIO_CONSOLE_PORT", gt=0, lt=65536)
+    minio_access_key: str = Field(alias="MINIO_ACCESS_KEY")
+    minio_secret_key: SecretStr = Field(alias="MINIO_SECRET_KEY")
+    minio_bucket: str = Field("adnomaly-data", alias="MINIO_BUCKET")
+
+    # Redis (Feast online store)
+    redis_host: str = Field("localhost", alias="REDIS_HOST")
+    redis_port: int = Field(6379, alias="REDIS_PORT", gt=0, lt=65536)
+    redis_password: SecretStr = Field(alias="REDIS_PASSWORD")
+
+    # Feast
+    feature_repo_path: Path = Field(PROJECT_ROOT / "feature_repo", alias="FEATURE_REPO_PATH")
+    feature_view_name: str = Field("traffic_5m_by_geo_platform", alias="FEATURE_VIEW_NAME")
+
+    # Flink
+    flink_rest_url: str = Field("http://localhost:8081", alias="FLINK_REST_URL")
+    flink_rpc_port: int = Field(6123, alias="FLINK_RPC_PORT", gt=0, lt=65536)
+
+    # Dagster
+    dagster_port: int = Field(3000, alias="DAGSTER_PORT", gt=0, lt=65536)
+
+    # the stack itself
+    state_dir: Path = Field(PROJECT_ROOT / ".adnomaly", alias="ADNOMALY_STATE_DIR")
+    tools_dir: Path = Field(PROJECT_ROOT / ".tools", alias="ADNOMALY_TOOLS_DIR")
+    stack: Literal["auto", "native", "docker"] = Field("auto", alias="ADNOMALY_STACK")
+    supervisor_port: int = Field(9011, alias="SUPERVISOR_PORT", gt=0, lt=65536)
+
+    @field_validator("state_dir", "tools_dir", "feature_repo_path")
+    @classmethod
+    def _relative_to_project(cls, value: Path) -> Path:
+        return value if value.is_absolute() else PROJECT_ROOT / value
+
+    @property
+    def db_dsn(self) -> str:
+        """libpq keyword DSN for psycopg (password included; never log it)."""
+        return (
+            f"host={self.db_host} port={self.db_port} dbname={self.db_name} "
+            f"user={self.db_user} password={self.db_password.get_secret_value()}"
+        )
+
+    @property
+    def minio_url(self) -> str:
+        return f"http://{self.minio_endpoint}"
+
+    @property
+    def kafka_port(self) -> int:
+        return int(self.kafka_bootstrap.rsplit(":", 1)[1])
+
+    @property
+    def minio_port(self) -> int:
+        return int(self.minio_endpoint.rsplit(":", 1)[1])
+
+    @property
+    def flink_rest_port(self) -> int:
+        return int(self.flink_rest_url.rstrip("/").rsplit(":", 1)[1])
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (and `.env`), failing with the variable's name."""
+    try:
+        return Settings(_env_file=_env_file(), **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "?"
+            if err["type"] == "missing":
+                problems.append(f"{name} is not set (see .env.example)")
+            else:
+                problems.append(f"{name}={err.get('input')!r}: {err['msg']}")
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""The Adnomaly stack: native processes under supervisord, or Docker Compose."""

@@ -1,0 +1,127 @@
+"""Health probes for the stack's services: each answers (healthy, detail) within a short timeout."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+import psycopg
+import redis
+
+from streaming.settings import Settings
+
+Probe = Callable[[Settings], tuple[bool, str]]
+TIMEOUT_S = 2.0
+
+
+def _tcp(port: int) -> tuple[bool, str]:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S):
+            return True, f"accepting on 127.0.0.1:{port}"
+    except OSError as exc:
+        return False, f"127.0.0.1:{port}: {exc.strerror or exc}"
+
+
+def _http_json(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:  # noqa: S310 (loopback URL)
+        return json.loads(resp.read() or b"null")
+
+
+def kafka(settings: Settings) -> tuple[bool, str]:
+    from confluent_kafka.admin import AdminClient
+
+    ok, detail = _tcp(settings.kafka_port)
+    if not ok:
+        return ok, detail
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "broker.address.family": "v4"})
+    try:
+        meta = admin.list_topics(timeout=TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 (a probe reports, it never raises)
+        return False, f"metadata request failed: {exc}"
+    return True, f"{len(meta.brokers)} broker(s), {len(meta.topics)} topic(s)"
+
+
+def postgres(settings: Settings) -> tuple[bool, str]:
+    try:
+        with psycopg.connect(settings.db_dsn, connect_timeout=int(TIMEOUT_S)) as conn:
+            version = conn.execute("SHOW server_version").fetchone()
+    except psycopg.Error as exc:
+        return False, str(exc).strip().splitlines()[0]
+    return True, f"PostgreSQL {version[0] if version else '?'}"
+
+
+def redis_probe(settings: Settings) -> tuple[bool, str]:
+    client = redis.Redis(
+        host=settings.redis_host,
+        port=settings.redis_port,
+        password=settings.redis_password.get_secret_value(),
+        socket_timeout=TIMEOUT_S,
+        socket_connect_timeout=TIMEOUT_S,
+    )
+    try:
+        client.ping()
+        aof = client.config_get("appendonly").get("appendonly")
+    except redis.RedisError as exc:
+        return False, str(exc)
+    finally:
+        client.close()
+    return True, f"PONG, appendonly={aof}"
+
+
+def minio(settings: Settings) -> tuple[bool, str]:
+    try:
+        with urllib.request.urlopen(  # noqa: S310 (loopback URL)
+            f"{settings.minio_url}/minio/health/live", timeout=TIMEOUT_S
+        ) as resp:
+            return resp.status == 200, f"live (HTTP {resp.status})"
+    except (urllib.error.URLError, OSError) as exc:
+        return False, str(exc)
+
+
+def flink_jobmanager(settings: Settings) -> tuple[bool, str]:
+    try:
+        overview = _http_json(f"{settings.flink_rest_url}/overview")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return False, str(exc)
+    assert isinstance(overview, dict)
+    return True, f"Flink {overview.get('flink-version')}, jobs running {overview.get('jobs-running')}"
+
+
+def flink_taskmanager(settings: Settings) -> tuple[bool, str]:
+    try:
+        overview = _http_json(f"{settings.flink_rest_url}/overview")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return False, f"JobManager unreachable: {exc}"
+    assert isinstance(overview, dict)
+    tms, slots = overview.get("taskmanagers", 0), overview.get("slots-total", 0)
+    return bool(tms), f"{tms} TaskManager(s) registered, {slots} slot(s)"
+
+
+def dagster(settings: Settings) -> tuple[bool, str]:
+    try:
+        info = _http_json(f"http://127.0.0.1:{settings.dagster_port}/server_info")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return False, str(exc)
+    assert isinstance(info, dict)
+    return True, f"dagster webserver {info.get('dagster_webserver_version', '?')}"
+
+
+PROBES: dict[str, Probe] = {
+    "kafka": kafka,
+    "postgres": postgres,
+    "redis": redis_probe,
+    "minio": minio,
+    "flink-jobmanager": flink_jobmanager,
+    "flink-taskmanager": flink_taskmanager,
+    "dagster": dagster,
+}
+
+
+def probe(kind: str, settings: Settings) -> tuple[bool, str]:
+    """Run the probe for a service kind; `process` services are judged by supervisor alone."""
+    if kind == "process":
+        return True, "supervised process"
+    return PROBES[kind](settings)
