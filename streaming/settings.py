@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, PositiveFloat, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -113,10 +113,10 @@ class Settings(BaseSettings):
         return int(self.flink_rest_url.rstrip("/").rsplit(":", 1)[1])
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment (and `.env`), failing with the variable's name."""
     try:
-        return Settings(_env_file=_env_file(), **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=_env_file(), **overrides)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

@@ -13,7 +13,7 @@ COMPOSE_FILE = PROJECT_ROOT / "infra" / "docker-compose.yml"
 def engine_available() -> bool:
     if not shutil.which("docker"):
         return False
-    probe = subprocess.run(  # noqa: S603, S607 (fixed argv)
+    probe = subprocess.run(
         ["docker", "info", "--format", "{{.ServerVersion}}"],
         capture_output=True,
         timeout=10,
@@ -25,7 +25,7 @@ def engine_available() -> bool:
 def _compose(*args: str) -> None:
     env_file = PROJECT_ROOT / ".env"
     argv = ["docker", "compose", "-f", str(COMPOSE_FILE), "--env-file", str(env_file), *args]
-    subprocess.run(argv, check=True)  # noqa: S603 (fixed argv)
+    subprocess.run(argv, check=True)
 
 
 def up(settings: Settings) -> None:

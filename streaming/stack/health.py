@@ -7,6 +7,7 @@ import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from typing import cast
 
 import psycopg
 import redis
@@ -36,7 +37,9 @@ def kafka(settings: Settings) -> tuple[bool, str]:
     ok, detail = _tcp(settings.kafka_port)
     if not ok:
         return ok, detail
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "broker.address.family": "v4"})
+    admin = AdminClient(
+        {"bootstrap.servers": settings.kafka_bootstrap, "broker.address.family": "v4"}
+    )
     try:
         meta = admin.list_topics(timeout=TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 (a probe reports, it never raises)
@@ -63,12 +66,12 @@ def redis_probe(settings: Settings) -> tuple[bool, str]:
     )
     try:
         client.ping()
-        aof = client.config_get("appendonly").get("appendonly")
+        config = cast(dict[str, str], client.config_get("appendonly"))
     except redis.RedisError as exc:
         return False, str(exc)
     finally:
         client.close()
-    return True, f"PONG, appendonly={aof}"
+    return True, f"PONG, appendonly={config.get('appendonly')}"
 
 
 def minio(settings: Settings) -> tuple[bool, str]:
@@ -87,7 +90,10 @@ def flink_jobmanager(settings: Settings) -> tuple[bool, str]:
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return False, str(exc)
     assert isinstance(overview, dict)
-    return True, f"Flink {overview.get('flink-version')}, jobs running {overview.get('jobs-running')}"
+    return (
+        True,
+        f"Flink {overview.get('flink-version')}, jobs running {overview.get('jobs-running')}",
+    )
 
 
 def flink_taskmanager(settings: Settings) -> tuple[bool, str]:

@@ -50,7 +50,9 @@ def postgres(settings: Settings) -> None:
         for db in (settings.db_name, settings.dagster_db_name):
             found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone()
             if not found:
-                conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db), role))
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db), role)
+                )
     for db in (settings.db_name, settings.dagster_db_name):
         with _admin_connect(settings, db) as conn:
             conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(role))

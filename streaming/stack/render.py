@@ -31,7 +31,15 @@ def _render(template: str, target: Path, mode: int = 0o644, **values: object) ->
 def render_all(settings: Settings, tools: Tools, services: list[Service]) -> Path:
     """Write every service config and supervisord.conf; returns the supervisord.conf path."""
     state = settings.state_dir
-    for sub in ("logs", "supervisor", "kafka/data", "redis", "minio/data", "flink/run", "flink/log"):
+    for sub in (
+        "logs",
+        "supervisor",
+        "kafka/data",
+        "redis",
+        "minio/data",
+        "flink/run",
+        "flink/log",
+    ):
         (state / sub).mkdir(parents=True, exist_ok=True)
 
     _render(

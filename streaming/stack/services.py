@@ -63,7 +63,11 @@ def infra_services(settings: Settings, tools: Tools) -> list[Service]:
         ),
         Service(
             name="postgres",
-            command=[str(tools.postgres_bindir() / "postgres"), "-D", str(state / "postgres" / "data")],
+            command=[
+                str(tools.postgres_bindir() / "postgres"),
+                "-D",
+                str(state / "postgres" / "data"),
+            ],
             ports={"postgres": settings.db_port},
             health="postgres",
             user="postgres",
@@ -122,10 +126,22 @@ def app_services(settings: Settings) -> list[Service]:
     demand (`adnomaly stack start NAME`) so `make up` brings up only the servers."""
     cli = [sys.executable, "-m", "streaming.cli"]
     return [
-        Service(name="generator", command=[*cli, "gen"], ports={}, health="process", autostart=False),
-        Service(name="db-sink", command=[*cli, "sink", "db"], ports={}, health="process", autostart=False),
         Service(
-            name="lake-sink", command=[*cli, "sink", "lake"], ports={}, health="process", autostart=False
+            name="generator", command=[*cli, "gen"], ports={}, health="process", autostart=False
+        ),
+        Service(
+            name="db-sink",
+            command=[*cli, "sink", "db"],
+            ports={},
+            health="process",
+            autostart=False,
+        ),
+        Service(
+            name="lake-sink",
+            command=[*cli, "sink", "lake"],
+            ports={},
+            health="process",
+            autostart=False,
         ),
     ]
 

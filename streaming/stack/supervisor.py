@@ -53,10 +53,10 @@ class Supervisor:
             os.setsid()
 
         supervisord = Path(sys.executable).parent / "supervisord"
-        subprocess.run(  # noqa: S603 (fixed argv)
+        subprocess.run(
             [str(supervisord), "-c", str(self.conf)],
             check=True,
-            preexec_fn=_reset_signals,  # noqa: PLW1509 (needed to reset inherited handlers)
+            preexec_fn=_reset_signals,
         )
         end = time.monotonic() + deadline_s
         while not self.running():

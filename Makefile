@@ -1,0 +1,35 @@
+# Adnomaly — every command a user needs; `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= uv
+RUN := $(UV) run --frozen
+ADNOMALY := $(RUN) adnomaly
+export PATH := $(HOME)/.local/bin:$(PATH)
+
+.PHONY: help bootstrap up down status lint test test-unit test-integration
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+bootstrap: ## install everything the native stack needs (idempotent)
+	@./infra/bootstrap.sh
+
+up: bootstrap ## start every service (native stack, or compose when a Docker engine answers)
+	@$(ADNOMALY) stack up
+
+down: ## stop every service of the stack
+	@$(ADNOMALY) stack down
+
+status: ## each service: up/down, port, pid, uptime, last error
+	@$(ADNOMALY) stack status
+
+lint: ## ruff (lint + format check) and mypy
+	@$(RUN) ruff check .
+	@$(RUN) ruff format --check .
+	@$(RUN) mypy
+
+test: bootstrap lint ## the whole suite: lint, unit, integration on the suite's own stack
+	@$(RUN) pytest
+
+test-unit: ## unit tests only (no servers)
+	@$(RUN) pytest tests/unit

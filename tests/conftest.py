@@ -1,0 +1,39 @@
+"""Test configuration: the suite runs against its own native stack, never a user's.
+
+The environment below is set before any settings are read: its own state dir and ports, and its
+own credentials, so a user's `.env` or running stack is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TEST_ENV = {
+    "ADNOMALY_STACK": "native",
+    "ADNOMALY_STATE_DIR": str(ROOT / ".adnomaly-test"),
+    "ADNOMALY_ENV_FILE": "/dev/null",
+    "HASH_SALT": "test-salt",
+    "EVENTS_PER_SEC": "120",
+    "KAFKA_BOOTSTRAP": "127.0.0.1:39092",
+    "KAFKA_CONTROLLER_PORT": "39093",
+    "DB_HOST": "127.0.0.1",
+    "DB_PORT": "15433",
+    "DB_NAME": "adnomaly",
+    "DB_USER": "adnomaly_user",
+    "DB_PASSWORD": "test-db-password",
+    "MINIO_ENDPOINT": "127.0.0.1:19000",
+    "MINIO_CONSOLE_PORT": "19001",
+    "MINIO_ACCESS_KEY": "testadmin",
+    "MINIO_SECRET_KEY": "test-minio-secret",
+    "MINIO_BUCKET": "adnomaly-test",
+    "REDIS_HOST": "127.0.0.1",
+    "REDIS_PORT": "16379",
+    "REDIS_PASSWORD": "test-redis-password",
+    "FLINK_REST_URL": "http://127.0.0.1:18081",
+    "FLINK_RPC_PORT": "16123",
+    "DAGSTER_PORT": "13000",
+}
+os.environ.update(TEST_ENV)
