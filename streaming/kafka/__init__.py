@@ -1,0 +1,1 @@
+"""Kafka plumbing shared by the generator, sinks and services."""
