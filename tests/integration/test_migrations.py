@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 import pytest
+from psycopg import sql
 
 from streaming.db.connect import connect
 from streaming.db.migrations import MigrationError, migrate

@@ -27,7 +27,12 @@ def test_missing_credential_names_the_variable(monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("DB_PORT", "five"), ("EVENTS_PER_SEC", "-3"), ("REDIS_PORT", "70000"), ("ADNOMALY_STACK", "k8s")],
+    [
+        ("DB_PORT", "five"),
+        ("EVENTS_PER_SEC", "-3"),
+        ("REDIS_PORT", "70000"),
+        ("ADNOMALY_STACK", "k8s"),
+    ],
 )
 def test_malformed_setting_names_the_variable(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str
