@@ -6,12 +6,16 @@ import sys
 
 import typer
 
-from streaming.cli import stack_cmd
+from streaming.cli import gen_cmd, sink_cmd, stack_cmd, tail_cmd, topics_cmd
 from streaming.settings import SettingsError
 from streaming.stack.tools import ToolMissingError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(stack_cmd.app, name="stack")
+app.add_typer(sink_cmd.app, name="sink")
+app.add_typer(topics_cmd.app, name="topics")
+app.command()(gen_cmd.gen)
+app.command()(tail_cmd.tail)
 
 
 def main() -> None:

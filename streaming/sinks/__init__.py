@@ -1,0 +1,1 @@
+"""Durable sinks from the clickstream topic: PostgreSQL and the MinIO lake."""
