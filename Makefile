@@ -6,7 +6,8 @@ RUN := $(UV) run --frozen
 ADNOMALY := $(RUN) adnomaly
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help bootstrap up down status lint test test-unit test-integration
+.PHONY: help bootstrap up down status lint test test-unit create-topic gen tail db-consumer \
+	minio-consumer db-query
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,3 +34,21 @@ test: bootstrap lint ## the whole suite: lint, unit, integration on the suite's 
 
 test-unit: ## unit tests only (no servers)
 	@$(RUN) pytest tests/unit
+
+create-topic: ## create the Kafka topics (idempotent; explicit partitions and retention)
+	@$(ADNOMALY) topics create
+
+gen: create-topic ## live clickstream at EVENTS_PER_SEC (Ctrl-C stops); ARGS="--history 30d" etc.
+	@$(ADNOMALY) gen $(ARGS)
+
+tail: ## show live events as a table (ARGS=--json for raw JSON lines)
+	@$(ADNOMALY) tail $(ARGS)
+
+db-consumer: ## clickstream → PostgreSQL (Ctrl-C stops after committing its batch)
+	@$(ADNOMALY) sink db $(ARGS)
+
+minio-consumer: ## clickstream → MinIO data lake (hourly JSON Lines objects)
+	@$(ADNOMALY) sink lake $(ARGS)
+
+db-query: ## the seed's statistics as tables (total, recent, top countries, platforms, high CTR)
+	@$(ADNOMALY) db-query

@@ -3,6 +3,8 @@
 The JSON keys (`CPC`, `CTR` in capitals included) are the seed product's, so the Python
 attribute names equal them and no alias can drift from the wire format.
 
+Numbers are strict (a quoted "0.5" or a boolean conversion is a producer bug, not data).
+
 Timestamps: naive datetimes are rejected (a producer that forgot its time zone is a bug we
 want to see), aware ones are normalized to UTC and truncated to milliseconds, because the wire
 format carries exactly milliseconds and a parsed event must equal the one that was sent.
@@ -17,7 +19,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, get_args
+from typing import Annotated, Any, Final, Literal, cast, get_args
 
 import orjson
 from pydantic import (
@@ -30,6 +32,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
+from typing_extensions import TypedDict
 
 Geo = Literal[
     "US", "IN", "BR", "DE", "JP", "CA", "AU", "UK", "FR", "IT", "ES", "NL",
@@ -93,10 +96,12 @@ class ClickEvent(BaseModel):
     geo: Geo
     platform: Platform
     user_agent: str = Field(min_length=1, max_length=USER_AGENT_MAX_LEN)
-    CPC: float = Field(ge=CPC_RANGE[0], le=CPC_RANGE[1], allow_inf_nan=False)
-    CTR: float = Field(ge=CTR_RANGE[0], le=CTR_RANGE[1], allow_inf_nan=False)
-    conversion: Literal[0, 1]
-    bounce_rate: float = Field(ge=BOUNCE_RANGE[0], le=BOUNCE_RANGE[1], allow_inf_nan=False)
+    CPC: float = Field(ge=CPC_RANGE[0], le=CPC_RANGE[1], strict=True, allow_inf_nan=False)
+    CTR: float = Field(ge=CTR_RANGE[0], le=CTR_RANGE[1], strict=True, allow_inf_nan=False)
+    conversion: int = Field(ge=0, le=1, strict=True)
+    bounce_rate: float = Field(
+        ge=BOUNCE_RANGE[0], le=BOUNCE_RANGE[1], strict=True, allow_inf_nan=False
+    )
 
     def to_json_bytes(self) -> bytes:
         """Wire bytes; orjson because the producer serializes tens of thousands per second."""
@@ -105,13 +110,16 @@ class ClickEvent(BaseModel):
         return orjson.dumps(data)
 
 
-def _contract_error(exc: ValidationError, *, batch: bool = False) -> ContractError:
-    """Turn pydantic's error list into one line per problem, each naming its field."""
+def _contract_error(exc: ValidationError, *, first_index: int | None = None) -> ContractError:
+    """Turn pydantic's error list into one line per problem, each naming its field (and, for a
+    batch starting at `first_index`, the record's position)."""
     fields: list[str] = []
     problems: list[str] = []
     for err in exc.errors(include_url=False):
         loc = [str(part) for part in err["loc"]]
-        where = f"record {loc.pop(0)}: " if batch and loc else ""
+        where = ""
+        if first_index is not None and loc:
+            where = f"record {int(loc.pop(0)) + first_index}: "
         if err["type"] == "json_invalid":
             problems.append(f"not JSON: {err['msg']}")
         elif not loc:
@@ -134,35 +142,67 @@ def parse_event(raw: bytes | str) -> ClickEvent:
 _MANY: Final = TypeAdapter(list[ClickEvent])
 
 
-def validate_many(records: Sequence[dict[str, Any]] | Sequence[bytes]) -> list[ClickEvent]:
-    """Validate a whole batch in one call into pydantic-core, which avoids per-record overhead.
+def _wire_adapter() -> TypeAdapter[list[Any]]:
+    """The model's own field annotations, constraints included, as a TypedDict: validating into
+    plain dicts skips building model instances (~1.4x faster) under exactly the same rules."""
+    annotations = {
+        name: Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        for name, info in ClickEvent.model_fields.items()
+    }
+    record = cast(Any, TypedDict)("ClickEventWire", annotations)
+    record.__pydantic_config__ = ConfigDict(extra="forbid")
+    return TypeAdapter(cast(Any, list)[record])
 
-    Accepts dicts or wire bytes; bytes are validated exactly as they will be sent. The error
-    names the record's position in the batch and the field.
+
+_WIRE: Final = _wire_adapter()
+
+
+def validate_many(records: Sequence[dict[str, Any]] | Sequence[bytes]) -> list[ClickEvent]:
+    """Validate a batch in one call into pydantic-core, avoiding per-record Python overhead.
+
+    Accepts dicts or wire bytes. The error names the record's index and the field.
     """
     if not records:
         return []
-    if not isinstance(records[0], bytes | bytearray):
-        try:
-            return _MANY.validate_python(records)
-        except ValidationError as exc:
-            raise _contract_error(exc, batch=True) from None
-    raws: Sequence[bytes] = records  # type: ignore[assignment]
+    if isinstance(records[0], bytes | bytearray):
+        return _validate_joined(_MANY, records)  # type: ignore[arg-type]
     try:
-        events = _MANY.validate_json(b"[" + b",".join(raws) + b"]")
+        return _MANY.validate_python(records)
+    except ValidationError as exc:
+        raise _contract_error(exc, first_index=0) from None
+
+
+def check_wire(values: Sequence[bytes], chunk: int = 8192) -> int:
+    """The producer's check: every value, exactly as it will be sent, against the contract,
+    without the cost of building ClickEvent objects nobody reads. Returns the count.
+
+    Chunked because a huge list of live result dicts makes the garbage collector rescan them
+    (200k at once measured 2.5x slower per event than 8k chunks).
+    """
+    for start in range(0, len(values), chunk):
+        _validate_joined(_WIRE, values[start : start + chunk], first_index=start)
+    return len(values)
+
+
+def _validate_joined(
+    adapter: TypeAdapter[list[Any]], values: Sequence[bytes], first_index: int = 0
+) -> list[Any]:
+    """One JSON array for the whole batch; this assumes each value is one JSON object (as
+    serializer output is) and falls back to locating the value that is not."""
+    try:
+        result = adapter.validate_json(b"[" + b",".join(values) + b"]")
     except ValidationError as exc:
         if not any(err["type"] == "json_invalid" for err in exc.errors()):
-            raise _contract_error(exc, batch=True) from None
-        events = []
-    if len(events) != len(raws):
-        # A record that is not one JSON document breaks the joined array; find it.
-        for index, raw in enumerate(raws):
+            raise _contract_error(exc, first_index=first_index) from None
+        result = []
+    if len(result) != len(values):
+        for index, raw in enumerate(values, start=first_index):
             try:
                 parse_event(raw)
             except ContractError as err:
                 raise ContractError(f"record {index}: {err}", err.fields) from None
         raise ContractError("records do not split into one JSON document each")
-    return events
+    return result
 
 
 def current_schema() -> dict[str, Any]:
@@ -170,7 +210,8 @@ def current_schema() -> dict[str, Any]:
     return ClickEvent.model_json_schema()
 
 
-def write_schema(path: Path = SCHEMA_PATH) -> Path:
+def write_schema(path: Path | None = None) -> Path:
+    path = path or SCHEMA_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(current_schema(), indent=2) + "\n", encoding="utf-8")
     return path

@@ -6,7 +6,8 @@ import sys
 
 import typer
 
-from streaming.cli import gen_cmd, sink_cmd, stack_cmd, tail_cmd, topics_cmd
+from streaming.cli import dbquery_cmd, gen_cmd, sink_cmd, stack_cmd, tail_cmd, topics_cmd
+from streaming.db.migrations import MigrationError
 from streaming.settings import SettingsError
 from streaming.stack.tools import ToolMissingError
 
@@ -16,6 +17,7 @@ app.add_typer(sink_cmd.app, name="sink")
 app.add_typer(topics_cmd.app, name="topics")
 app.command()(gen_cmd.gen)
 app.command()(tail_cmd.tail)
+app.command("db-query")(dbquery_cmd.db_query)
 
 
 def main() -> None:
@@ -24,6 +26,6 @@ def main() -> None:
     except SettingsError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
-    except (ToolMissingError, TimeoutError, ConnectionError) as exc:
+    except (ToolMissingError, TimeoutError, ConnectionError, MigrationError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(1)

@@ -18,6 +18,9 @@ Group = Annotated[str | None, typer.Option(help="consumer group (default: adnoma
 Topic = Annotated[str | None, typer.Option(help="source topic (default: TOPIC)")]
 MaxSeconds = Annotated[float | None, typer.Option(help="stop after this many seconds")]
 IdleExit = Annotated[float | None, typer.Option(help="stop after this long without records")]
+InstanceId = Annotated[
+    str | None, typer.Option(help="static group member id: a restart takes its partitions back")
+]
 
 
 def _logging() -> None:
@@ -30,11 +33,14 @@ def db(
     topic: Topic = None,
     max_seconds: MaxSeconds = None,
     idle_exit: IdleExit = None,
+    instance_id: InstanceId = None,
 ) -> None:
     """clickstream → PostgreSQL clickstream_events (COPY, idempotent on event_id)."""
     _logging()
     settings = get_settings()
-    runner = SinkRunner(settings, DbWriter(settings), group or "adnomaly-db-sink", topic)
+    runner = SinkRunner(
+        settings, DbWriter(settings), group or "adnomaly-db-sink", topic, instance_id=instance_id
+    )
     runner.run(max_seconds=max_seconds, idle_exit_s=idle_exit)
 
 
@@ -44,6 +50,7 @@ def lake(
     topic: Topic = None,
     max_seconds: MaxSeconds = None,
     idle_exit: IdleExit = None,
+    instance_id: InstanceId = None,
     prefix: Annotated[str, typer.Option(help="object key prefix in the bucket")] = "clickstream",
     flush_seconds: Annotated[float, typer.Option(help="flush at least this often")] = 10.0,
 ) -> None:
@@ -51,5 +58,7 @@ def lake(
     _logging()
     settings = get_settings()
     writer = LakeWriter(settings, prefix=prefix, max_age_s=flush_seconds)
-    runner = SinkRunner(settings, writer, group or "adnomaly-lake-sink", topic)
+    runner = SinkRunner(
+        settings, writer, group or "adnomaly-lake-sink", topic, instance_id=instance_id
+    )
     runner.run(max_seconds=max_seconds, idle_exit_s=idle_exit)

@@ -68,7 +68,7 @@ def tail(
                     row = orjson.loads(msg.value() or b"")
                 except orjson.JSONDecodeError:
                     row = {"raw": (msg.value() or b"")[:80]}
-                rows = (rows + [row])[-25:]
+                rows = [*rows, row][-25:]
                 cols = columns or tuple(row)
                 live.update(_render(rows, cols, f"{name}: {seen:,} records"), refresh=True)
     except KeyboardInterrupt:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+
 import numpy as np
 import orjson
 import pandas as pd
 from numpy.typing import NDArray
 
-from streaming.contract import GEOS, PLATFORMS, validate_many
+from streaming.contract import GEOS, PLATFORMS, check_wire
 from streaming.generator.catalog import AD_NAMES, CAMPAIGN_NAMES
 from streaming.generator.incidents import FraudIncident
 from streaming.generator.user_agents import UA_TABLE
@@ -83,11 +84,20 @@ class EventBatch:
         return [
             dumps(
                 {
-                    "event_id": eid, "timestamp": ts, "user_id_hash": uh, "ad_id": ad,
-                    "campaign_id": camp, "geo": geo, "platform": plat, "user_agent": ua,
-                    "CPC": cpc, "CTR": ctr, "conversion": conv, "bounce_rate": bounce,
+                    "event_id": eid,
+                    "timestamp": ts,
+                    "user_id_hash": uh,
+                    "ad_id": ad,
+                    "campaign_id": camp,
+                    "geo": geo,
+                    "platform": plat,
+                    "user_agent": ua,
+                    "CPC": cpc,
+                    "CTR": ctr,
+                    "conversion": conv,
+                    "bounce_rate": bounce,
                 }
-            )  # fmt: skip
+            )
             for eid, ts, uh, ad, camp, geo, plat, ua, cpc, ctr, conv, bounce in zip(
                 self.event_ids(),
                 self.timestamps(),
@@ -109,11 +119,11 @@ class EventBatch:
         """(key, value) per event; validation runs on the very bytes that will be sent."""
         values = self.values()
         if validate:
-            validate_many(values)
+            check_wire(values)
         return list(zip(self.keys(), values, strict=True))
 
     def to_frame(self) -> pd.DataFrame:
-        """Events as the contract's columns plus the ground-truth `incident_id` (None if organic)."""
+        """The contract's columns plus the ground-truth `incident_id` (None when organic)."""
         # Index -1 (organic) lands on the trailing None.
         incident_ids = np.array([inc.id for inc in self.incidents] + [None], dtype=object)
         return pd.DataFrame(

@@ -67,9 +67,13 @@ class Catalog:
     def sample_campaigns(self, rng: np.random.Generator, n: int) -> NDArray[np.int16]:
         cdf = np.cumsum(self.weight)
         idx = np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right")
-        return np.minimum(idx, self.size - 1).astype(np.int16)
+        result: NDArray[np.int16] = np.minimum(idx, self.size - 1).astype(np.int16)
+        return result
 
-    def sample_ads(self, rng: np.random.Generator, campaigns: NDArray[np.int16]) -> NDArray[np.int16]:
+    def sample_ads(
+        self, rng: np.random.Generator, campaigns: NDArray[np.int16]
+    ) -> NDArray[np.int16]:
         counts = self.ad_count[campaigns]
         pick = np.minimum((rng.random(campaigns.size) * counts).astype(np.int64), counts - 1)
-        return self.ad_number[self.ad_offset[campaigns] + pick]
+        result: NDArray[np.int16] = self.ad_number[self.ad_offset[campaigns] + pick]
+        return result

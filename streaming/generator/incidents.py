@@ -38,7 +38,7 @@ class FraudIncident(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(pattern=r"^inc-[0-9]{8}-[0-9]{2}-[0-9a-f]{6}$")
+    id: str = Field(pattern=r"^inc-[0-9]{8}-[0-9]{2,}-[0-9a-f]{6}$")
     type: FraudType
     geo: Geo
     platform: Platform
@@ -88,7 +88,10 @@ class IncidentScheduler:
         self._seed = seed
         self._catalog = catalog
         self.incidents_per_day = incidents_per_day
-        self._duration_ms = (duration_minutes[0] * MS_PER_MINUTE, duration_minutes[1] * MS_PER_MINUTE)
+        low, high = duration_minutes
+        if not 0 < low <= high:
+            raise ValueError("duration_minutes must be (low, high) with 0 < low <= high")
+        self._duration_ms = (low * MS_PER_MINUTE, high * MS_PER_MINUTE)
         self._types = tuple(types)
         self._days: dict[int, tuple[FraudIncident, ...]] = {}
 
@@ -138,11 +141,10 @@ class IncidentScheduler:
         return FraudIncident(
             id=incident_id,
             type=kind,
-            geo=geo,  # type: ignore[arg-type]
-            platform=platform,  # type: ignore[arg-type]
+            geo=geo,
+            platform=platform,
             campaign_id=campaign,
             start=from_ms(start_ms),
             end=from_ms(start_ms + duration),
             intensity=round(float(rng.uniform(0.5, 1.0)), 2),
         )
-

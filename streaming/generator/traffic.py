@@ -56,7 +56,10 @@ def organic_metrics(
 def sample_segments(rng: np.random.Generator, n: int) -> NDArray[np.int16]:
     geo = rng.integers(0, len(GEOS), n)
     platform = np.searchsorted(_PLATFORM_CDF, rng.random(n) * _PLATFORM_CDF[-1], side="right")
-    return (geo * _N_PLATFORMS + np.minimum(platform, _N_PLATFORMS - 1)).astype(np.int16)
+    segments: NDArray[np.int16] = (
+        geo * _N_PLATFORMS + np.minimum(platform, _N_PLATFORMS - 1)
+    ).astype(np.int16)
+    return segments
 
 
 def organic_batch(

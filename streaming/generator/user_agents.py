@@ -109,9 +109,9 @@ EMULATOR_ANDROID: tuple[str, ...] = (
 )
 
 _NORMAL = (WEB, IOS, ANDROID)  # indexed like contract.PLATFORMS
-UA_TABLE: tuple[str, ...] = tuple(
-    ua for pool in _NORMAL for ua, _ in pool
-) + HEADLESS_WEB + EMULATOR_ANDROID
+UA_TABLE: tuple[str, ...] = (
+    tuple(ua for pool in _NORMAL for ua, _ in pool) + HEADLESS_WEB + EMULATOR_ANDROID
+)
 
 
 def _indices(strings: tuple[str, ...]) -> NDArray[np.int16]:

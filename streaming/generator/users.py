@@ -53,7 +53,8 @@ class UserPool:
         """User codes (segment * pool_size + rank) for one click per segment entry."""
         rank = np.searchsorted(self._cdf, rng.random(segments.size) * self._cdf[-1], side="right")
         rank = np.minimum(rank, self.pool_size - 1)
-        return segments.astype(np.int64) * self.pool_size + rank
+        codes: NDArray[np.int64] = segments.astype(np.int64) * self.pool_size + rank
+        return codes
 
     def user_agents(self, codes: NDArray[np.int64]) -> NDArray[np.int16]:
         return self._ua[codes]

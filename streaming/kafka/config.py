@@ -34,9 +34,17 @@ def producer_config(settings: Settings, client_id: str) -> dict[str, Any]:
     }
 
 
-def consumer_config(settings: Settings, client_id: str, group_id: str) -> dict[str, Any]:
-    """Manual commits only: offsets are committed after the write they cover is durable."""
+def consumer_config(
+    settings: Settings, client_id: str, group_id: str, instance_id: str | None = None
+) -> dict[str, Any]:
+    """Manual commits only: offsets are committed after the write they cover is durable.
+
+    A static `instance_id` (group.instance.id) lets a restarted service take its partitions
+    back at once instead of waiting for the dead member's session to expire.
+    """
+    extra = {"group.instance.id": instance_id} if instance_id else {}
     return {
+        **extra,
         **base_config(settings, client_id),
         "group.id": group_id,
         "enable.auto.commit": False,
@@ -46,5 +54,6 @@ def consumer_config(settings: Settings, client_id: str, group_id: str) -> dict[s
         "fetch.min.bytes": 1,
         "fetch.wait.max.ms": 100,
         "max.partition.fetch.bytes": 4_194_304,
-        "session.timeout.ms": 30_000,
+        "session.timeout.ms": 10_000,
+        "heartbeat.interval.ms": 2_000,
     }

@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import date
 
 import psycopg
+from psycopg import sql
 
 from streaming.db.connect import DatabaseUnavailableError, connect
 from streaming.db.migrations import migrate
@@ -15,18 +16,20 @@ from streaming.settings import Settings
 from streaming.sinks.records import Accepted
 from streaming.sinks.runner import TransientWriteError
 
-COLUMNS = (
-    "event_id, timestamp, user_id_hash, ad_id, campaign_id, geo, platform, user_agent,"
-    " cpc, ctr, conversion, bounce_rate, kafka_partition, kafka_offset"
-)
+COLUMN_NAMES = (
+    "event_id", "timestamp", "user_id_hash", "ad_id", "campaign_id", "geo", "platform",
+    "user_agent", "cpc", "ctr", "conversion", "bounce_rate", "kafka_partition", "kafka_offset",
+)  # fmt: skip
+_COLUMNS = sql.SQL(", ").join(map(sql.Identifier, COLUMN_NAMES))
+_COPY = sql.SQL("COPY clickstream_staging ({}) FROM STDIN").format(_COLUMNS)
 _STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS clickstream_staging"
     " (LIKE clickstream_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
-_MOVE = (
-    f"INSERT INTO clickstream_events ({COLUMNS}) SELECT {COLUMNS} FROM clickstream_staging"
+_MOVE = sql.SQL(
+    "INSERT INTO clickstream_events ({c}) SELECT {c} FROM clickstream_staging"
     " ON CONFLICT DO NOTHING RETURNING kafka_partition"
-)
+).format(c=_COLUMNS)
 PROGRESS_SQL = (
     "INSERT INTO sink_progress AS p"
     " (sink, kafka_partition, last_offset, stored, duplicates, rejected)"
@@ -102,7 +105,7 @@ class DbWriter:
 
     @staticmethod
     def _copy(cur: psycopg.Cursor, batch: list[Accepted]) -> None:
-        with cur.copy(f"COPY clickstream_staging ({COLUMNS}) FROM STDIN") as copy:
+        with cur.copy(_COPY) as copy:
             for a in batch:
                 e = a.event
                 copy.write_row(

@@ -32,7 +32,7 @@ class DeadLetters:
 
     def add(self, rejected: list[Rejected]) -> None:
         for rec in rejected:
-            headers = [
+            headers: list[tuple[str, str | bytes | None]] = [
                 ("error", rec.error.encode()),
                 ("fields", ",".join(rec.fields).encode()),
                 ("source.topic", self.source_topic.encode()),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,7 +38,7 @@ class Rejected:
     offset: int
 
 
-def split(messages: list[KafkaRecord]) -> tuple[list[Accepted], list[Rejected]]:
+def split(messages: Sequence[KafkaRecord]) -> tuple[list[Accepted], list[Rejected]]:
     """Validate the batch in one pydantic-core call; fall back to one by one only when it
     holds a bad record, so the common all-good batch stays fast."""
     sized: list[tuple[KafkaRecord, bytes]] = []

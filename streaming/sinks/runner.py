@@ -69,13 +69,16 @@ class SinkRunner:
         batch_size: int = 10_000,
         poll_timeout_s: float = 0.2,
         max_backoff_s: float = 10.0,
+        instance_id: str | None = None,
     ) -> None:
         self.topic = topic or settings.topic
         self.writer = writer
         self.batch_size = batch_size
         self.poll_timeout_s = poll_timeout_s
         self.max_backoff_s = max_backoff_s
-        self.consumer = Consumer(consumer_config(settings, f"adnomaly-{writer.name}", group_id))
+        config = consumer_config(settings, f"adnomaly-{writer.name}", group_id, instance_id)
+        self.consumer = Consumer(config)
+        self.assigned_at: float | None = None
         self.dlq = DeadLetters(settings, writer.name, self.topic)
         self.pending: dict[int, int] = {}  # partition -> last consumed offset, not yet committed
         self.pending_rejects: Counter[int] = Counter()
@@ -91,13 +94,17 @@ class SinkRunner:
             self.pending.pop(p, None)
             self.pending_rejects.pop(p, None)
 
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if partitions:
+            self.assigned_at = time.monotonic()
+
     def request_stop(self, *_: object) -> None:
         self.stopping = True
 
     def run(self, max_seconds: float | None = None, idle_exit_s: float | None = None) -> SinkStats:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
-        self.consumer.subscribe([self.topic], on_revoke=self._on_revoke)
+        self.consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
         end = time.monotonic() + max_seconds if max_seconds else None
         last_data = time.monotonic()
         last_log = 0.0
@@ -105,7 +112,7 @@ class SinkRunner:
             while not self.stopping and (end is None or time.monotonic() < end):
                 if self._poll_once():
                     last_data = time.monotonic()
-                elif idle_exit_s is not None and time.monotonic() - last_data > idle_exit_s:
+                elif idle_exit_s is not None and self._idle_for(last_data) > idle_exit_s:
                     break
                 if self.pending and self.writer.due():
                     self._flush_and_commit()
@@ -118,6 +125,13 @@ class SinkRunner:
             self.consumer.close()
         log.info(self.stats.line(self.writer.name))
         return self.stats
+
+    def _idle_for(self, last_data: float) -> float:
+        """Idle time counts only once partitions are assigned: joining a group can take a
+        session timeout after a crash, and that is not an empty topic."""
+        if self.assigned_at is None:
+            return 0.0
+        return time.monotonic() - max(last_data, self.assigned_at)
 
     def _poll_once(self) -> bool:
         messages: list[Message] = self.consumer.consume(self.batch_size, self.poll_timeout_s)

@@ -131,14 +131,14 @@ def app_services(settings: Settings) -> list[Service]:
         ),
         Service(
             name="db-sink",
-            command=[*cli, "sink", "db"],
+            command=[*cli, "sink", "db", "--instance-id", "db-sink-1"],
             ports={},
             health="process",
             autostart=False,
         ),
         Service(
             name="lake-sink",
-            command=[*cli, "sink", "lake"],
+            command=[*cli, "sink", "lake", "--instance-id", "lake-sink-1"],
             ports={},
             health="process",
             autostart=False,
