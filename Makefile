@@ -7,13 +7,16 @@ ADNOMALY := $(RUN) adnomaly
 export PATH := $(HOME)/.local/bin:$(PATH)
 
 .PHONY: help bootstrap up down status lint test test-unit create-topic gen tail db-consumer \
-	minio-consumer db-query
+	minio-consumer db-query demo
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 bootstrap: ## install everything the native stack needs (idempotent)
 	@./infra/bootstrap.sh
+
+demo: bootstrap ## fresh clone → running pipeline: stack, generator, sinks, live view, summary, URLs
+	@$(ADNOMALY) demo $(ARGS)
 
 up: bootstrap ## start every service (native stack, or compose when a Docker engine answers)
 	@$(ADNOMALY) stack up

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from streaming.cli import dbquery_cmd, gen_cmd, sink_cmd, stack_cmd, tail_cmd, topics_cmd
+from streaming.cli import bench_cmd, dbquery_cmd, gen_cmd, sink_cmd, stack_cmd, tail_cmd, topics_cmd
 from streaming.db.migrations import MigrationError
 from streaming.settings import SettingsError
 from streaming.stack.tools import ToolMissingError
@@ -15,9 +15,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(stack_cmd.app, name="stack")
 app.add_typer(sink_cmd.app, name="sink")
 app.add_typer(topics_cmd.app, name="topics")
+app.add_typer(bench_cmd.app, name="bench")
 app.command()(gen_cmd.gen)
 app.command()(tail_cmd.tail)
 app.command("db-query")(dbquery_cmd.db_query)
+app.command()(stack_cmd.demo)
 
 
 def main() -> None:

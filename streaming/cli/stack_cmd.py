@@ -91,3 +91,15 @@ def stop(name: str) -> None:
     """Stop one supervised service."""
     Supervisor(get_settings()).stop(name)
     console.print(f"{name} stopped")
+
+
+def demo(
+    seconds: float = typer.Option(120.0, help="how long the pipeline runs before the summary"),
+) -> None:
+    """Start the stack and the pipeline (generator, sinks), show it live, print a summary."""
+    from streaming.demo import run
+
+    snap = run(get_settings(), seconds, console)
+    if snap.in_postgres == 0 or snap.lake_objects == 0:
+        console.print("[red]the pipeline stored nothing: see `make status` and .adnomaly/logs")
+        raise typer.Exit(1)

@@ -1,4 +1,4 @@
-"""`adnomaly topics create|list`: the project's topics with explicit partitions and retention."""
+"""`adnomaly topics create`: the project's topics with explicit partitions and retention."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from streaming.kafka.topics import ensure_topics
 from streaming.settings import Settings
 from streaming.stack import health, provision
 from streaming.stack.render import render_all, render_postgres_conf
@@ -88,6 +89,7 @@ def up(settings: Settings, deadline_s: float = 240.0) -> list[ServiceStatus]:
     provision.postgres(settings)
     wait_healthy(settings, infra_services(settings, tools), deadline_s)
     provision.minio_bucket(settings)
+    ensure_topics(settings)
     return status(settings)
 
 

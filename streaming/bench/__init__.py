@@ -1,0 +1,1 @@
+"""`adnomaly bench`: each figure measured next to its limit in the same run."""
