@@ -11,29 +11,39 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# ADNOMALY_TEST_SLOT=N (1..4) gives a parallel test stack its own state dir and ports, so two
+# suites (e.g. two developers' worktrees on one machine) never meet.
+SLOT = int(os.environ.get("ADNOMALY_TEST_SLOT", "0"))
+OFFSET = SLOT * 100
+
+
+def _port(base: int) -> str:
+    return str(base + OFFSET)
+
+
 TEST_ENV = {
     "ADNOMALY_STACK": "native",
-    "ADNOMALY_STATE_DIR": str(ROOT / ".adnomaly-test"),
+    "ADNOMALY_STATE_DIR": str(ROOT / (".adnomaly-test" + (f"-{SLOT}" if SLOT else ""))),
     "ADNOMALY_ENV_FILE": "/dev/null",
     "HASH_SALT": "test-salt",
     "EVENTS_PER_SEC": "120",
-    "KAFKA_BOOTSTRAP": "127.0.0.1:39092",
-    "KAFKA_CONTROLLER_PORT": "39093",
+    "KAFKA_BOOTSTRAP": f"127.0.0.1:{_port(39092)}",
+    "KAFKA_CONTROLLER_PORT": _port(39093),
     "DB_HOST": "127.0.0.1",
-    "DB_PORT": "15433",
+    "DB_PORT": _port(15433),
     "DB_NAME": "adnomaly",
     "DB_USER": "adnomaly_user",
     "DB_PASSWORD": "test-db-password",
-    "MINIO_ENDPOINT": "127.0.0.1:19000",
-    "MINIO_CONSOLE_PORT": "19001",
+    "MINIO_ENDPOINT": f"127.0.0.1:{_port(19000)}",
+    "MINIO_CONSOLE_PORT": _port(19001),
     "MINIO_ACCESS_KEY": "testadmin",
     "MINIO_SECRET_KEY": "test-minio-secret",
     "MINIO_BUCKET": "adnomaly-test",
     "REDIS_HOST": "127.0.0.1",
-    "REDIS_PORT": "16379",
+    "REDIS_PORT": _port(16379),
     "REDIS_PASSWORD": "test-redis-password",
-    "FLINK_REST_URL": "http://127.0.0.1:18081",
-    "FLINK_RPC_PORT": "16123",
-    "DAGSTER_PORT": "13000",
+    "FLINK_REST_URL": f"http://127.0.0.1:{_port(18081)}",
+    "FLINK_RPC_PORT": _port(16123),
+    "DAGSTER_PORT": _port(13000),
 }
 os.environ.update(TEST_ENV)
