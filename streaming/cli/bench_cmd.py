@@ -29,3 +29,31 @@ def producer(
     with console.status("benchmarking the producer…"):
         result = bench_producer(get_settings(), events, runs)
     report(result, as_json, console)
+
+
+@app.command("db-sink")
+def db_sink(
+    as_json: Json = False,
+    runs: Runs = 3,
+    events: Annotated[int, typer.Option(min=10_000, help="events per run")] = 200_000,
+) -> None:
+    """Pre-filled topic → PostgreSQL events/s vs raw COPY of the same rows from a file."""
+    from streaming.bench.sinks import bench_db_sink
+
+    with console.status("benchmarking the db sink…"):
+        result = bench_db_sink(get_settings(), events, runs)
+    report(result, as_json, console)
+
+
+@app.command("lake-sink")
+def lake_sink(
+    as_json: Json = False,
+    runs: Runs = 3,
+    events: Annotated[int, typer.Option(min=10_000, help="events per run")] = 300_000,
+) -> None:
+    """Pre-filled topic → MinIO events/s vs raw put of the same objects."""
+    from streaming.bench.sinks import bench_lake_sink
+
+    with console.status("benchmarking the lake sink…"):
+        result = bench_lake_sink(get_settings(), events, runs)
+    report(result, as_json, console)

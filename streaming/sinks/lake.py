@@ -65,21 +65,28 @@ class LakeWriter:
         self.buffer = [a for a in self.buffer if a.partition not in partitions]
         self.bytes = sum(len(a.raw) + 1 for a in self.buffer)
 
-    def objects(self) -> dict[str, bytes]:
-        """Group the buffer into objects: one per (event hour, partition) run of records."""
+    def take(self) -> list[Accepted]:
+        records = self.buffer
+        self.buffer, self.bytes, self.first_at = [], 0, None
+        return records
+
+    def objects(self, records: list[Accepted]) -> dict[str, bytes]:
+        """Group records into objects: one per (event hour, partition) run of records."""
         groups: dict[tuple[str, int], list[Accepted]] = defaultdict(list)
-        for a in self.buffer:
-            groups[(a.event.timestamp.strftime("%Y/%m/%d/%H"), a.partition)].append(a)
+        for a in records:
+            groups[(a.timestamp.strftime("%Y/%m/%d/%H"), a.partition)].append(a)
         return {
             object_key(self.prefix, hour, part, recs[0].offset): b"\n".join(r.raw for r in recs)
             + b"\n"
             for (hour, part), recs in groups.items()
         }
 
-    def flush(self, progress: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    def write(
+        self, records: list[Accepted], progress: dict[int, tuple[int, int]]
+    ) -> tuple[int, int]:
         try:
             self._ensure_bucket()
-            objects = self.objects()
+            objects = self.objects(records)
             futures = [
                 self.pool.submit(self.client.put_object, Bucket=self.bucket, Key=k, Body=v)
                 for k, v in objects.items()
@@ -88,10 +95,8 @@ class LakeWriter:
                 future.result()
         except (BotoCoreError, ClientError, EndpointConnectionError) as exc:
             raise TransientWriteError(f"MinIO {self.settings.minio_endpoint}: {exc}") from exc
-        stored = len(self.buffer)
-        self._record_progress(progress, stored)
-        self.buffer, self.bytes, self.first_at = [], 0, None
-        return stored, 0
+        self._record_progress(records, progress)
+        return len(records), 0
 
     def _ensure_bucket(self) -> None:
         if self.bucket_ready:
@@ -102,10 +107,12 @@ class LakeWriter:
             self.client.create_bucket(Bucket=self.bucket)
         self.bucket_ready = True
 
-    def _record_progress(self, progress: dict[int, tuple[int, int]], stored: int) -> None:
+    def _record_progress(
+        self, records: list[Accepted], progress: dict[int, tuple[int, int]]
+    ) -> None:
         """Best effort: the lake's own durability never waits on PostgreSQL."""
         counts: dict[int, int] = defaultdict(int)
-        for a in self.buffer:
+        for a in records:
             counts[a.partition] += 1
         rows = [(self.name, p, last, counts[p], 0, rej) for p, (last, rej) in progress.items()]
         try:

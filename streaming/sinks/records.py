@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
-from streaming.contract import ClickEvent, ContractError, parse_event, validate_many
+from streaming.contract import ContractError, parse_event, wire_records
 
 MAX_EVENT_BYTES = 16 * 1024  # a click event is ~400 bytes; anything this big is not one
 
@@ -22,10 +23,13 @@ class KafkaRecord(Protocol):
 
 @dataclass(frozen=True)
 class Accepted:
-    event: ClickEvent
+    """A contract-valid record: its exact bytes (what the stores keep) and its event time."""
+
     raw: bytes
+    timestamp: datetime
     partition: int
     offset: int
+    fields: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -53,22 +57,22 @@ def split(messages: Sequence[KafkaRecord]) -> tuple[list[Accepted], list[Rejecte
         else:
             sized.append((msg, raw))
     try:
-        events = validate_many([raw for _, raw in sized])
-        accepted = [_accept(msg, raw, ev) for (msg, raw), ev in zip(sized, events, strict=True)]
+        records = wire_records([raw for _, raw in sized])
+        accepted = [_accept(msg, raw, rec) for (msg, raw), rec in zip(sized, records, strict=True)]
         return accepted, rejected
     except ContractError:
         pass
     accepted = []
     for msg, raw in sized:
         try:
-            accepted.append(_accept(msg, raw, parse_event(raw)))
+            accepted.append(_accept(msg, raw, parse_event(raw).__dict__))
         except ContractError as err:
             rejected.append(_reject(msg, raw, str(err), err.fields))
     return accepted, rejected
 
 
-def _accept(msg: KafkaRecord, raw: bytes, event: ClickEvent) -> Accepted:
-    return Accepted(event, raw, msg.partition() or 0, msg.offset() or 0)
+def _accept(msg: KafkaRecord, raw: bytes, fields: dict[str, Any]) -> Accepted:
+    return Accepted(raw, fields["timestamp"], msg.partition() or 0, msg.offset() or 0, fields)
 
 
 def _reject(msg: KafkaRecord, raw: bytes, error: str, fields: tuple[str, ...]) -> Rejected:

@@ -12,7 +12,10 @@ import logging
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -30,16 +33,35 @@ class TransientWriteError(RuntimeError):
 
 
 class Writer(Protocol):
+    """A store. `write` runs on the runner's worker thread, one call at a time, so the next
+    batch is consumed and validated while the store is busy with this one."""
+
     name: str
 
     def add(self, batch: list[Accepted]) -> None: ...
     def due(self) -> bool: ...
-    def flush(self, progress: dict[int, tuple[int, int]]) -> tuple[int, int]:
-        """Make buffered records durable; returns (stored, duplicates skipped). `progress` is
+    def take(self) -> list[Accepted]:
+        """Hand over the buffered records; the buffer starts empty again."""
+        ...
+
+    def write(
+        self, records: list[Accepted], progress: dict[int, tuple[int, int]]
+    ) -> tuple[int, int]:
+        """Make `records` durable; returns (stored, duplicates skipped). `progress` is
         partition -> (last offset, records rejected) for the sink_progress table."""
         ...
 
     def discard(self, partitions: set[int]) -> None: ...
+
+
+@dataclass
+class Batch:
+    """Records handed to the store plus what is committed once they are durable."""
+
+    records: list[Accepted]
+    offsets: dict[int, int]
+    rejects: Counter[int]
+    times: list[datetime]
 
 
 @dataclass
@@ -70,6 +92,7 @@ class SinkRunner:
         poll_timeout_s: float = 0.2,
         max_backoff_s: float = 10.0,
         instance_id: str | None = None,
+        on_commit: Callable[[list[datetime]], None] | None = None,
     ) -> None:
         self.topic = topic or settings.topic
         self.writer = writer
@@ -80,19 +103,22 @@ class SinkRunner:
         self.consumer = Consumer(config)
         self.assigned_at: float | None = None
         self.dlq = DeadLetters(settings, writer.name, self.topic)
-        self.pending: dict[int, int] = {}  # partition -> last consumed offset, not yet committed
-        self.pending_rejects: Counter[int] = Counter()
+        self.pending = Batch([], {}, Counter(), [])  # consumed, not yet handed to the store
+        self.inflight: tuple[Batch, Future[tuple[int, int] | None]] | None = None
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{writer.name}-write")
         self.stats = SinkStats()
+        self.on_commit = on_commit  # sees the event times of each committed batch (latency)
         self.stopping = False
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Records of revoked partitions are uncommitted; their next owner re-reads them and the
-        # idempotent writes make that harmless.
+        # Commit what is already being written; records of revoked partitions not yet handed
+        # over are dropped uncommitted: their next owner re-reads them, writes are idempotent.
+        self._reap(block=True)
         revoked = {tp.partition for tp in partitions}
         self.writer.discard(revoked)
         for p in revoked:
-            self.pending.pop(p, None)
-            self.pending_rejects.pop(p, None)
+            self.pending.offsets.pop(p, None)
+            self.pending.rejects.pop(p, None)
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         if partitions:
@@ -101,7 +127,14 @@ class SinkRunner:
     def request_stop(self, *_: object) -> None:
         self.stopping = True
 
-    def run(self, max_seconds: float | None = None, idle_exit_s: float | None = None) -> SinkStats:
+    def run(
+        self,
+        max_seconds: float | None = None,
+        idle_exit_s: float | None = None,
+        stop_after: int | None = None,
+    ) -> SinkStats:
+        """Consume until stopped, `max_seconds`, `idle_exit_s` without records (once assigned)
+        or `stop_after` records handled (stored, duplicate or rejected)."""
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
         self.consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
@@ -110,21 +143,31 @@ class SinkRunner:
         last_log = 0.0
         try:
             while not self.stopping and (end is None or time.monotonic() < end):
-                if self._poll_once():
+                if stop_after is not None and self._handled() >= stop_after:
+                    break
+                polled = self._poll_once()
+                if polled:
                     last_data = time.monotonic()
                 elif idle_exit_s is not None and self._idle_for(last_data) > idle_exit_s:
                     break
-                if self.pending and self.writer.due():
-                    self._flush_and_commit()
+                # caught up (an empty poll) is as good a reason to write as size or age
+                if self.pending.offsets and (self.writer.due() or not polled):
+                    self._dispatch()
+                self._reap(block=False)
                 if time.monotonic() - last_log > 5:
                     log.info(self.stats.line(self.writer.name))
                     last_log = time.monotonic()
-            if self.pending:
-                self._flush_and_commit()
+            if self.pending.offsets:
+                self._dispatch()  # a graceful stop finishes its batch first
+            self._reap(block=True)
         finally:
+            self.pool.shutdown(wait=True)
             self.consumer.close()
         log.info(self.stats.line(self.writer.name))
         return self.stats
+
+    def _handled(self) -> int:
+        return self.stats.stored + self.stats.duplicates + self.stats.rejected
 
     def _idle_for(self, last_data: float) -> float:
         """Idle time counts only once partitions are assigned: joining a group can take a
@@ -148,40 +191,59 @@ class SinkRunner:
         self.writer.add(accepted)
         self.dlq.add(rejected)
         for msg in good:
-            self.pending[msg.partition() or 0] = msg.offset() or 0
-        self.pending_rejects.update(r.partition for r in rejected)
+            self.pending.offsets[msg.partition() or 0] = msg.offset() or 0
+        self.pending.rejects.update(r.partition for r in rejected)
+        if self.on_commit is not None:
+            self.pending.times.extend(a.timestamp for a in accepted)
         self.stats.consumed += len(good)
         self.stats.rejected += len(rejected)
         return True
 
-    def _flush_and_commit(self) -> None:
+    def _dispatch(self) -> None:
+        """Hand the pending batch to the worker; at most one write is in flight."""
+        self._reap(block=True)
+        batch = self.pending
+        batch.records = self.writer.take()
+        self.pending = Batch([], {}, Counter(), [])
+        self.inflight = (batch, self.pool.submit(self._write_with_retry, batch))
+
+    def _write_with_retry(self, batch: Batch) -> tuple[int, int] | None:
         backoff = 0.2
+        progress = {p: (o, batch.rejects[p]) for p, o in batch.offsets.items()}
         while True:
             try:
-                progress = {p: (o, self.pending_rejects[p]) for p, o in self.pending.items()}
-                stored, dupes = self.writer.flush(progress)
-                break
+                return self.writer.write(batch.records, progress)
             except TransientWriteError as exc:
                 if self.stopping:
                     log.warning("stopping with an unwritten batch (it will be re-read): %s", exc)
-                    self.pending.clear()
-                    self.pending_rejects.clear()
-                    return
+                    return None
                 self.stats.retries += 1
                 log.warning(
                     "%s write failed, retrying in %.1fs: %s", self.writer.name, backoff, exc
                 )
                 time.sleep(backoff)  # bounded exponential backoff while the store is down
                 backoff = min(backoff * 2, self.max_backoff_s)
+
+    def _reap(self, block: bool) -> None:
+        """Commit the in-flight batch's offsets once its write is durable and its rejects are
+        acknowledged by the DLQ."""
+        if self.inflight is None or not (block or self.inflight[1].done()):
+            return
+        batch, future = self.inflight
+        self.inflight = None
+        result = future.result()
+        if result is None:
+            return
         self.dlq.flush()
-        offsets = [TopicPartition(self.topic, p, o + 1) for p, o in self.pending.items()]
+        offsets = [TopicPartition(self.topic, p, o + 1) for p, o in batch.offsets.items()]
         try:
             self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
             # e.g. a rebalance took the partitions: the new owner re-reads, writes are idempotent
             log.warning("offset commit failed (records will be re-read): %s", exc)
-        self.pending.clear()
-        self.pending_rejects.clear()
+        if self.on_commit is not None:
+            self.on_commit(batch.times)
+        stored, dupes = result
         self.stats.stored += stored
         self.stats.duplicates += dupes
         self.stats.flushes += 1

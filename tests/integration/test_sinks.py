@@ -147,3 +147,16 @@ def test_poison_records_land_in_dlq_and_good_ones_are_stored(stack: Settings) ->
         assert headers["error"] and headers["source.offset"].isdigit()
     ctr = next(m for m in dlq if b'"CTR":0.9' in (m.value() or b""))
     assert b"CTR" in dict(ctr.headers() or [])["error"]
+
+
+def test_db_sink_redelivery_stores_nothing_twice(stack: Settings) -> None:
+    """A second consumer group re-reads every event: the fast COPY path hits the primary key,
+    falls back to staging with ON CONFLICT, and stores nothing."""
+    topic = unique_topic(stack, "redeliver")
+    ids = _produce(stack, topic, 8_000, seed=5)
+    for _ in range(2):
+        proc = _sink("db", topic, f"g-{uuid.uuid4().hex[:6]}", "--idle-exit", "4")
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()[-2000:]
+    assert _db_counts(stack, ids) == (len(ids), len(ids))
+    assert b'"duplicates": 8000' in err, err.decode()[-500:]
