@@ -57,3 +57,26 @@ def lake_sink(
     with console.status("benchmarking the lake sink…"):
         result = bench_lake_sink(get_settings(), events, runs)
     report(result, as_json, console)
+
+
+@app.command()
+def latency(
+    as_json: Json = False,
+    rate: Annotated[float, typer.Option(help="events/s the live generator holds")] = 10_000,
+    seconds: Annotated[float, typer.Option(help="how long the generator runs")] = 30,
+) -> None:
+    """Produce→PostgreSQL latency (p50/p99) at a steady rate vs bare Kafka delivery."""
+    from streaming.bench.latency import bench_latency
+
+    with console.status(f"measuring produce→PostgreSQL latency at {rate:,.0f} events/s…"):
+        result = bench_latency(get_settings(), rate, seconds)
+    extra = result.extra
+    console.print(
+        f"produce→PostgreSQL p50 {extra['p50_ms']} ms, p99 {extra['p99_ms']} ms "
+        f"(bare Kafka p50 {extra['limit_p50_ms']} ms, p99 {extra['limit_p99_ms']} ms) over "
+        f"{extra['events']:,} events at {result.throughput_eps:,.0f} events/s"
+    )
+    if as_json:
+        import json
+
+        print(json.dumps(result.as_dict()))
