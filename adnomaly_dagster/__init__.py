@@ -1,0 +1,1 @@
+"""Adnomaly's Dagster code location: assets, checks, sensors and schedules (definitions.py)."""

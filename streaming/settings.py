@@ -76,6 +76,7 @@ class Settings(BaseSettings):
 
     # Dagster
     dagster_port: int = Field(3000, alias="DAGSTER_PORT", gt=0, lt=65536)
+    with_dagster: bool = Field(True, alias="ADNOMALY_WITH_DAGSTER")
 
     # the stack itself
     state_dir: Path = Field(PROJECT_ROOT / ".adnomaly", alias="ADNOMALY_STATE_DIR")
@@ -111,6 +112,18 @@ class Settings(BaseSettings):
     @property
     def flink_rest_port(self) -> int:
         return int(self.flink_rest_url.rstrip("/").rsplit(":", 1)[1])
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Every setting as the environment variable it is read from, for supervised child
+    processes: a service sees exactly the configuration of the stack that started it."""
+    env: dict[str, str] = {}
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[str(field.alias)] = str(value)
+    return env
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -80,9 +80,19 @@ def status(as_json: bool = typer.Option(False, "--json", help="one JSON object")
 
 
 @app.command()
-def start(name: str) -> None:
-    """Start one supervised service (e.g. generator, db-sink, lake-sink)."""
-    Supervisor(get_settings()).start(name)
+def start(
+    name: str,
+    wait: bool = typer.Option(False, "--wait", help="wait (bounded) until its probe passes"),
+) -> None:
+    """Start one supervised service (e.g. dagster, generator, db-sink, lake-sink)."""
+    settings = get_settings()
+    Supervisor(settings).start(name)
+    if wait:
+        from streaming.stack.services import all_services
+        from streaming.stack.tools import tools_for
+
+        service = [s for s in all_services(settings, tools_for(settings)) if s.name == name]
+        native.wait_healthy(settings, service, deadline_s=180)
     console.print(f"{name} started")
 
 

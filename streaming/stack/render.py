@@ -59,6 +59,7 @@ def render_all(settings: Settings, tools: Tools, services: list[Service]) -> Pat
         password=settings.redis_password.get_secret_value(),
     )
     _render_flink(settings, tools)
+    _render("dagster.yaml", state / "dagster" / "dagster.yaml", state_dir=state)
     return _render_supervisor(settings, services)
 
 
@@ -102,7 +103,7 @@ def render_postgres_conf(settings: Settings, data_dir: Path, socket_dir: Path) -
 
 def _program(service: Service, settings: Settings, priority: int) -> str:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **service.env}
-    env_line = ",".join(f'{k}="{v}"' for k, v in env.items())
+    env_line = ",".join(f'{k}="{_escape(v)}"' for k, v in env.items())
     log = settings.state_dir / "logs" / f"{service.name}.log"
     lines = [
         f"[program:{service.name}]",
@@ -125,6 +126,13 @@ def _program(service: Service, settings: Settings, priority: int) -> str:
     if service.user:
         lines.append(f"user={service.user}")
     return "\n".join(lines) + "\n"
+
+
+def _escape(value: str) -> str:
+    """supervisord interpolates `%(name)s` in values and ends a quoted value at `"`."""
+    if '"' in value:
+        raise ValueError("a setting for a supervised service may not contain a double quote")
+    return value.replace("%", "%%")
 
 
 def _quote(part: str) -> str:

@@ -7,10 +7,10 @@ This list is the single source of truth that the compose file is kept equal to
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from streaming.settings import PROJECT_ROOT, Settings
+from streaming.settings import PROJECT_ROOT, Settings, settings_env
 from streaming.stack.tools import Tools
 
 
@@ -121,6 +121,22 @@ def infra_services(settings: Settings, tools: Tools) -> list[Service]:
     ]
 
 
+def dagster_service(settings: Settings) -> Service:
+    """`dagster dev` (webserver + daemon) on the stack's PostgreSQL instance storage."""
+    bin_dir = Path(sys.executable).parent
+    return Service(
+        name="dagster",
+        command=[str(bin_dir / "dagster"), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+                 "-h", "127.0.0.1", "-p", str(settings.dagster_port)],  # fmt: skip
+        ports={"ui": settings.dagster_port},
+        env={**settings_env(settings), "DAGSTER_HOME": str(settings.state_dir / "dagster")},
+        health="dagster",
+        autostart=settings.with_dagster,
+        stop_wait_s=60,
+        env_names=("DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DAGSTER_DB_NAME"),
+    )
+
+
 def app_services(settings: Settings) -> list[Service]:
     """The project's long-running Python services; they join the same supervisor but start on
     demand (`adnomaly stack start NAME`) so `make up` brings up only the servers."""
@@ -147,7 +163,9 @@ def app_services(settings: Settings) -> list[Service]:
 
 
 def all_services(settings: Settings, tools: Tools) -> list[Service]:
-    return infra_services(settings, tools) + app_services(settings)
+    env = settings_env(settings)
+    apps = [replace(s, env={**env, **s.env}) for s in app_services(settings)]
+    return [*infra_services(settings, tools), dagster_service(settings), *apps]
 
 
 def project_root() -> Path:

@@ -531,3 +531,18 @@ def test_checks_catch_a_broken_copy(
         *image_problems(broken),
     ]
     assert any(expected in problem for problem in problems), problems
+
+
+def test_native_dagster_matches_the_compose_webserver(
+    compose: ComposeFile, settings: Settings
+) -> None:
+    """The native stack runs `dagster dev` as one program; compose splits it into webserver and
+    daemon. Same UI port on loopback, same instance-storage variables."""
+    from streaming.stack.services import dagster_service
+
+    native = dagster_service(settings)
+    web = compose.services["dagster-webserver"]
+    published = {(p.host_ip, p.host_port) for p in published_ports(web)}
+    assert (LOOPBACK, native.ports["ui"]) in published
+    names = set(environment(web))
+    assert set(native.env_names) <= names, set(native.env_names) - names

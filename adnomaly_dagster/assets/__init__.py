@@ -1,0 +1,1 @@
+"""Assets by domain: ingest (external streams), lake, warehouse, features, detection."""
