@@ -22,6 +22,8 @@ command -v redis-server >/dev/null 2>&1 || apt_packages+=(redis-server)
 command -v java >/dev/null 2>&1 || apt_packages+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || apt_packages+=(maven)
 command -v go >/dev/null 2>&1 || apt_packages+=(golang-go)
+# headless browser for the end-to-end test of the Dagster UI (driven by Playwright)
+command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   step "apt-get install ${apt_packages[*]}"
   # Packages must not start their own servers on our ports: policy-rc.d 101 forbids it.

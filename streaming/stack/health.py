@@ -106,13 +106,33 @@ def flink_taskmanager(settings: Settings) -> tuple[bool, str]:
     return bool(tms), f"{tms} TaskManager(s) registered, {slots} slot(s)"
 
 
+_LOCATIONS = json.dumps({
+    "query": "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus"
+    " locationOrLoadError { __typename ... on PythonError { message } } } } } }"
+}).encode()  # fmt: skip
+
+
 def dagster(settings: Settings) -> tuple[bool, str]:
+    """Healthy once the webserver answers and every code location is loaded without error:
+    before that the UI serves pages without the project's assets."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{settings.dagster_port}/graphql",
+        data=_LOCATIONS,
+        headers={"Content-Type": "application/json"},
+    )
     try:
-        info = _http_json(f"http://127.0.0.1:{settings.dagster_port}/server_info")
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as resp:  # noqa: S310
+            body = json.loads(resp.read())
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return False, str(exc)
-    assert isinstance(info, dict)
-    return True, f"dagster webserver {info.get('dagster_webserver_version', '?')}"
+    entries = body["data"]["workspaceOrError"].get("locationEntries", [])
+    for entry in entries:
+        loaded = entry["locationOrLoadError"] or {}
+        if loaded.get("__typename") == "PythonError":
+            return False, f"code location {entry['name']}: {loaded.get('message', '')[:200]}"
+        if entry["loadStatus"] != "LOADED":
+            return False, f"code location {entry['name']} {entry['loadStatus'].lower()}"
+    return bool(entries), f"{len(entries)} code location(s) loaded"
 
 
 PROBES: dict[str, Probe] = {

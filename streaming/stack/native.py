@@ -15,7 +15,7 @@ from streaming.kafka.topics import ensure_topics
 from streaming.settings import Settings
 from streaming.stack import health, provision
 from streaming.stack.render import render_all, render_postgres_conf
-from streaming.stack.services import Service, all_services, infra_services
+from streaming.stack.services import Service, all_services, dagster_service, infra_services
 from streaming.stack.supervisor import Supervisor
 from streaming.stack.tools import Tools, tools_for
 
@@ -87,7 +87,10 @@ def up(settings: Settings, deadline_s: float = 240.0) -> list[ServiceStatus]:
         sup.start_daemon()
     provision.wait_postgres_admin(settings, deadline_s)
     provision.postgres(settings)
-    wait_healthy(settings, infra_services(settings, tools), deadline_s)
+    servers = infra_services(settings, tools)
+    if settings.with_dagster:
+        servers.append(dagster_service(settings))
+    wait_healthy(settings, servers, deadline_s)
     provision.minio_bucket(settings)
     ensure_topics(settings)
     return status(settings)

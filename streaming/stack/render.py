@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from string import Template
 
-from streaming.settings import PROJECT_ROOT, Settings
+from streaming.settings import PROJECT_ROOT, Settings, settings_env
 from streaming.stack.services import Service
 from streaming.stack.tools import Tools
 
@@ -60,6 +60,9 @@ def render_all(settings: Settings, tools: Tools, services: list[Service]) -> Pat
     )
     _render_flink(settings, tools)
     _render("dagster.yaml", state / "dagster" / "dagster.yaml", state_dir=state)
+    dotenv = state / "dagster" / ".env"
+    dotenv.write_text("".join(f"{k}={v}\n" for k, v in settings_env(settings).items()))
+    dotenv.chmod(0o600)
     return _render_supervisor(settings, services)
 
 
@@ -125,6 +128,8 @@ def _program(service: Service, settings: Settings, priority: int) -> str:
     ]
     if service.user:
         lines.append(f"user={service.user}")
+    if service.cwd:
+        lines.append(f"directory={service.cwd}")
     return "\n".join(lines) + "\n"
 
 

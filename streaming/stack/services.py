@@ -27,6 +27,7 @@ class Service:
     autostart: bool = True
     # env var names this service is configured by; the compose file must use the same names
     env_names: tuple[str, ...] = ()
+    cwd: Path | None = None
 
     @property
     def primary_port(self) -> int | None:
@@ -126,10 +127,21 @@ def dagster_service(settings: Settings) -> Service:
     bin_dir = Path(sys.executable).parent
     return Service(
         name="dagster",
-        command=[str(bin_dir / "dagster"), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
-                 "-h", "127.0.0.1", "-p", str(settings.dagster_port)],  # fmt: skip
+        command=[
+            str(bin_dir / "dagster"),
+            "dev",
+            "-w",
+            str(PROJECT_ROOT / "workspace.yaml"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(settings.dagster_port),
+        ],
         ports={"ui": settings.dagster_port},
         env={**settings_env(settings), "DAGSTER_HOME": str(settings.state_dir / "dagster")},
+        # dagster loads `.env` from its working directory over the environment: run it where
+        # render.py writes this stack's own settings, never the project's .env
+        cwd=settings.state_dir / "dagster",
         health="dagster",
         autostart=settings.with_dagster,
         stop_wait_s=60,
@@ -155,6 +167,13 @@ def app_services(settings: Settings) -> list[Service]:
         Service(
             name="lake-sink",
             command=[*cli, "sink", "lake", "--instance-id", "lake-sink-1"],
+            ports={},
+            health="process",
+            autostart=False,
+        ),
+        Service(
+            name="detector",
+            command=[*cli, "detect-stream", "--instance-id", "detector-1"],
             ports={},
             health="process",
             autostart=False,
