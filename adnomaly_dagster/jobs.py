@@ -2,7 +2,6 @@
 
 import dagster as dg
 
-
 lake_hourly_job = dg.define_asset_job(
     "lake_hourly_job",
     selection=["lake_hourly_parquet"],
