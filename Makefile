@@ -6,8 +6,9 @@ RUN := $(UV) run --frozen
 ADNOMALY := $(RUN) adnomaly
 export PATH := $(HOME)/.local/bin:$(PATH)
 
-.PHONY: help bootstrap up down status lint test test-unit create-topic gen tail db-consumer \
-	minio-consumer db-query demo
+.PHONY: help bootstrap up down status dagster lint test test-unit create-topic gen tail db-consumer \
+	minio-consumer db-query demo feast-apply feast-backfill feast-ingestor feast-test \
+	flink-submit tail-features detector
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,6 +24,10 @@ up: bootstrap ## start every service (native stack, or compose when a Docker eng
 
 down: ## stop every service of the stack
 	@$(ADNOMALY) stack down
+
+dagster: ## the Dagster UI (dagster dev: webserver + daemon) on 127.0.0.1:3000 (DAGSTER_PORT)
+	@$(ADNOMALY) stack start dagster --wait
+	@echo "Dagster UI: http://127.0.0.1:$${DAGSTER_PORT:-3000}"
 
 status: ## each service: up/down, port, pid, uptime, last error
 	@$(ADNOMALY) stack status
@@ -53,5 +58,26 @@ db-consumer: ## clickstream → PostgreSQL (Ctrl-C stops after committing its ba
 minio-consumer: ## clickstream → MinIO data lake (hourly JSON Lines objects)
 	@$(ADNOMALY) sink lake $(ARGS)
 
+flink-submit: ## submit the Flink features job (detached; a running copy is left alone)
+	@$(ADNOMALY) flink submit $(ARGS)
+
+tail-features: ## live feature rows (5-minute windows per geo/platform) + late/invalid counts
+	@$(ADNOMALY) tail-features $(ARGS)
+
 db-query: ## the seed's statistics as tables (total, recent, top countries, platforms, high CTR)
 	@$(ADNOMALY) db-query
+
+feast-apply: ## register the Feast repo (feature_repo/) in its registry; rerun after editing it
+	@$(ADNOMALY) features apply $(ARGS)
+
+feast-backfill: ## Postgres feature_aggregates → day-partitioned Parquet (ARGS="--start D --end D")
+	@$(ADNOMALY) features backfill $(ARGS)
+
+detector: ## features topic → scores → anomaly_results + anomalies topic (newest model in MinIO)
+	@$(ADNOMALY) detect-stream $(ARGS)
+
+feast-ingestor: ## features topic → Feast online store (Redis); Ctrl-C stops after its batch
+	@$(ADNOMALY) features ingest $(ARGS)
+
+feast-test: ## the seed's get_online_features example: fresh US/ios values as a table
+	@$(ADNOMALY) features test $(ARGS)

@@ -8,6 +8,13 @@ from __future__ import annotations
 
 import dagster as dg
 
+from adnomaly_dagster.assets.features import (
+    FeastResource,
+    feast_apply,
+    feast_materialize,
+    feature_freshness,
+    offline_features_parquet,
+)
 from adnomaly_dagster.assets.ingest import EXTERNAL
 from adnomaly_dagster.assets.lake import LakeBucket, lake_hourly_parquet
 from adnomaly_dagster.assets.warehouse import (
@@ -15,7 +22,12 @@ from adnomaly_dagster.assets.warehouse import (
     warehouse_daily_stats,
     warehouse_hourly_traffic,
 )
-from adnomaly_dagster.jobs import lake_hourly_job, warehouse_daily_job
+from adnomaly_dagster.jobs import (
+    feature_freshness_job,
+    features_daily_job,
+    lake_hourly_job,
+    warehouse_daily_job,
+)
 from adnomaly_dagster.resources import (
     FlinkResource,
     KafkaResource,
@@ -23,6 +35,7 @@ from adnomaly_dagster.resources import (
     PostgresResource,
     StreamHealthThresholds,
 )
+from adnomaly_dagster.schedules import feature_freshness_every_10m, features_daily
 from adnomaly_dagster.sensors import partitions_when_complete, stream_health, stream_health_alert
 
 RESOURCES = {
@@ -43,6 +56,7 @@ RESOURCES = {
     "kafka": KafkaResource(bootstrap_servers=dg.EnvVar("KAFKA_BOOTSTRAP")),
     "flink": FlinkResource(rest_url=dg.EnvVar("FLINK_REST_URL")),
     "thresholds": StreamHealthThresholds(),
+    "feast": FeastResource(repo_path=dg.EnvVar("FEATURE_REPO_PATH")),
 }
 
 defs = dg.Definitions(
@@ -52,8 +66,19 @@ defs = dg.Definitions(
         warehouse_daily_stats,
         warehouse_hourly_traffic,
         lake_hourly_parquet,
+        feast_apply,
+        offline_features_parquet,
+        feast_materialize,
     ],
-    jobs=[stream_health_alert, lake_hourly_job, warehouse_daily_job],
+    asset_checks=[feature_freshness],
+    jobs=[
+        stream_health_alert,
+        lake_hourly_job,
+        warehouse_daily_job,
+        features_daily_job,
+        feature_freshness_job,
+    ],
+    schedules=[features_daily, feature_freshness_every_10m],
     sensors=[stream_health, partitions_when_complete],
     resources=RESOURCES,
 )

@@ -12,3 +12,14 @@ warehouse_daily_job = dg.define_asset_job(
     selection=["warehouse_daily_stats", "warehouse_hourly_traffic"],
     description="Rebuild one day of the warehouse tables (with their checks).",
 )
+
+features_daily_job = dg.define_asset_job(
+    "features_daily_job",
+    selection=["offline_features_parquet"],
+    description="Export one day of feature_aggregates to the Feast offline store.",
+)
+feature_freshness_job = dg.define_asset_job(
+    "feature_freshness_job",
+    selection=dg.AssetSelection.checks_for_assets("feature_aggregates"),
+    description="Check that the streaming features are fresh.",
+)

@@ -45,6 +45,7 @@ TEST_ENV = {
     "FLINK_REST_URL": f"http://127.0.0.1:{_port(18081)}",
     "FLINK_RPC_PORT": _port(16123),
     "DAGSTER_PORT": _port(13000),
+    "FEATURE_REPO_PATH": str(ROOT / "feature_repo"),
     # Dagster tests start it themselves; other suites need not wait for it
     "ADNOMALY_WITH_DAGSTER": "0",
 }

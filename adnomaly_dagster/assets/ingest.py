@@ -62,7 +62,16 @@ FEATURES_TOPIC = dg.AssetSpec(
     description="Kafka topic `features`: one row per (geo, platform, 5-minute window).",
 )
 
+FEATURE_AGGREGATES = dg.AssetSpec(
+    "feature_aggregates",
+    group_name=INGEST,
+    kinds={"postgres"},
+    deps=[FLINK_JOB],
+    description="PostgreSQL feature_aggregates: the Flink job's rows, upserted on "
+    "(geo, platform, window_end).",
+)
+
 EXTERNAL = [
     CLICKSTREAM_TOPIC, LABELS_TOPIC, DLQ_TOPIC, CLICKSTREAM_EVENTS, LAKE_RAW, FLINK_JOB,
-    FEATURES_TOPIC,
+    FEATURES_TOPIC, FEATURE_AGGREGATES,
 ]  # fmt: skip

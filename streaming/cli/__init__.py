@@ -6,8 +6,20 @@ import sys
 
 import typer
 
-from streaming.cli import bench_cmd, dbquery_cmd, gen_cmd, sink_cmd, stack_cmd, tail_cmd, topics_cmd
+from streaming.cli import (
+    bench_cmd,
+    dbquery_cmd,
+    detect_cmd,
+    features_cmd,
+    gen_cmd,
+    sink_cmd,
+    stack_cmd,
+    tail_cmd,
+    topics_cmd,
+)
 from streaming.db.migrations import MigrationError
+from streaming.flink import cli as flink_cli
+from streaming.flink.tail import tail_features
 from streaming.settings import SettingsError
 from streaming.stack.tools import ToolMissingError
 
@@ -16,10 +28,16 @@ app.add_typer(stack_cmd.app, name="stack")
 app.add_typer(sink_cmd.app, name="sink")
 app.add_typer(topics_cmd.app, name="topics")
 app.add_typer(bench_cmd.app, name="bench")
+app.add_typer(flink_cli.app, name="flink")
+app.add_typer(features_cmd.app, name="features")
 app.command()(gen_cmd.gen)
 app.command()(tail_cmd.tail)
+app.command("tail-features")(tail_features)
 app.command("db-query")(dbquery_cmd.db_query)
 app.command()(stack_cmd.demo)
+app.command()(detect_cmd.detect)
+app.command("detect-stream")(detect_cmd.detect_stream)
+app.command()(detect_cmd.evaluate)
 
 
 def main() -> None:

@@ -60,6 +60,28 @@ def lake_sink(
 
 
 @app.command()
+def flink(
+    as_json: Json = False,
+    runs: Runs = 3,
+    events: Annotated[int, typer.Option(min=10_000, help="events in the topic")] = 1_000_000,
+    live_rate: Annotated[float, typer.Option(help="events/s while delays are measured")] = 5_000,
+    live_seconds: Annotated[float, typer.Option(help="seconds of live events per run")] = 45,
+) -> None:
+    """Features job events/s on one slot vs the same source into a blackhole, and the delay
+    from the watermark passing a window's end to its row in the features topic (p50/p99)."""
+    from streaming.bench.flink import bench_flink
+
+    with console.status("benchmarking the Flink features job…"):
+        result = bench_flink(get_settings(), events, runs, live_rate, live_seconds)
+    extra = result.extra
+    console.print(
+        f"emission delay p50 {extra['p50_ms']:,.0f} ms, p99 {extra['p99_ms']:,.0f} ms "
+        f"(target p99 ≤ {extra['target_p99_ms']:,} ms) at {live_rate:,.0f} events/s"
+    )
+    report(result, as_json, console)
+
+
+@app.command()
 def latency(
     as_json: Json = False,
     rate: Annotated[float, typer.Option(help="events/s the live generator holds")] = 10_000,
@@ -80,3 +102,28 @@ def latency(
         import json
 
         print(json.dumps(result.as_dict()))
+
+
+@app.command()
+def online(
+    as_json: Json = False,
+    runs: Runs = 3,
+    rows: Annotated[int, typer.Option(min=1_000, help="feature rows ingested per run")] = 50_000,
+    samples: Annotated[int, typer.Option(min=200, help="1-row reads per run (/10 for 100)")] = 2000,
+) -> None:
+    """Feast online: get_online_features p50/p99 (1 and 100 rows) vs raw Redis reads of the
+    same keys; ingestor rows/s vs a raw consume of the same topic."""
+    from rich.table import Table
+
+    from streaming.bench.online import bench_online
+
+    with console.status("benchmarking the Feast online store…"):
+        result = bench_online(get_settings(), runs, rows, samples)
+    table = Table(title="get_online_features latency, ms (median of runs)")
+    for col in ("entity rows", "p50", "p99", "raw Redis p50", "raw Redis p99"):
+        table.add_column(col, justify="right")
+    for n in (1, 100):
+        keys = ("p50_ms", "p99_ms", "limit_p50_ms", "limit_p99_ms")
+        table.add_row(str(n), *(f"{result.extra[f'{k}_{n}']:.2f}" for k in keys))
+    console.print(table)
+    report(result, as_json, console)

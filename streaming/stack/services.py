@@ -172,6 +172,13 @@ def app_services(settings: Settings) -> list[Service]:
             autostart=False,
         ),
         Service(
+            name="feast-ingestor",
+            command=[*cli, "features", "ingest", "--instance-id", "feast-ingestor-1"],
+            ports={},
+            health="process",
+            autostart=False,
+        ),
+        Service(
             name="detector",
             command=[*cli, "detect-stream", "--instance-id", "detector-1"],
             ports={},

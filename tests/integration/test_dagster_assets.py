@@ -136,3 +136,41 @@ def test_partition_sensor_requests_complete_partitions(stack: Settings) -> None:
     assert 2 <= len(lake) <= 3  # hours after the cursor that ended more than 10 min ago
     assert lake == sorted(lake) and all(k > last for k in lake)
     assert len(days) in (1, 2)
+
+
+FEATURE_DAY = datetime(2026, 5, 5, tzinfo=UTC)
+_FEATURE_ROW = (
+    "INSERT INTO feature_aggregates (geo, platform, window_start, window_end, ctr_avg,"
+    " bounce_rate_avg, event_count, cpc_avg, conversion_rate, unique_users, events_per_user,"
+    " suspicious_ua_share) VALUES (%s, %s, %s, %s, 0.02, 0.5, 40, 0.6, 0.05, 30, 1.33, 0)"
+    " ON CONFLICT (geo, platform, window_end) DO NOTHING"
+)
+
+
+def _feature_rows(stack: Settings, ends: list[datetime]) -> None:
+    from streaming.db.connect import connect
+
+    with connect(stack) as conn:
+        for end in ends:
+            for geo, platform in (("US", "ios"), ("DE", "web")):
+                conn.execute(_FEATURE_ROW, (geo, platform, end - timedelta(minutes=5), end))
+
+
+def test_features_apply_export_materialize(stack: Settings) -> None:
+    _feature_rows(stack, [FEATURE_DAY + timedelta(hours=h) for h in (1, 2, 3)])
+    day = FEATURE_DAY.strftime("%Y-%m-%d")
+    assert _materialize(["feast_apply"]).success
+    exported = _materialize(["offline_features_parquet"], day)
+    assert exported.success
+    rows = exported.asset_materializations_for_node("offline_features_parquet")[0].metadata["rows"]
+    assert rows.value == 6
+    assert _materialize(["feast_materialize"]).success
+
+
+def test_feature_freshness_check_needs_a_recent_window(stack: Settings) -> None:
+    job = defs.resolve_job_def("feature_freshness_job")
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    _feature_rows(stack, [now])
+    result = job.execute_in_process(raise_on_error=False)
+    (check,) = result.get_asset_check_evaluations()
+    assert check.passed, check.metadata

@@ -1,0 +1,80 @@
+"""Feast objects of Adnomaly: one feature view of the Flink job's 5-minute features per
+(geo, platform), fed online by a push source (the ingestor) and offline by day-partitioned
+Parquet (the backfill), served to the fraud model through a versioned feature service.
+
+Feature names and types follow the seed README (`ctr_avg`/`bounce_rate_avg` Float32,
+`event_count` Int64) plus the Flink job's extra features (streaming/feature_contract.py).
+"""
+
+import os
+from datetime import timedelta
+
+from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
+from feast.data_format import ParquetFormat
+from feast.types import Float32, Int64, String
+
+
+def _offline_dir() -> str:
+    # Feast stores the source path in the registry at apply time, so it must be concrete here;
+    # it lives outside git (state dir by default) and tests point it at a temporary dir.
+    try:
+        return os.environ["FEAST_OFFLINE_DIR"].rstrip("/")
+    except KeyError:
+        raise RuntimeError(
+            "FEAST_OFFLINE_DIR is not set: run Feast through `adnomaly features apply`, "
+            "which sets it from the settings (ADNOMALY_STATE_DIR/feast/offline by default)"
+        ) from None
+
+
+geo = Entity(
+    name="geo", join_keys=["geo"], value_type=ValueType.STRING, description="2-letter country code"
+)
+platform = Entity(
+    name="platform",
+    join_keys=["platform"],
+    value_type=ValueType.STRING,
+    description="web, ios or android",
+)
+
+traffic_5m_parquet = FileSource(
+    name="traffic_5m_parquet",
+    path=f"{_offline_dir()}/traffic_5m_by_geo_platform",
+    file_format=ParquetFormat(),
+    timestamp_field="window_end",
+    description="feature_aggregates exported by `adnomaly features backfill`, one dir per day",
+)
+
+traffic_5m_push = PushSource(
+    name="traffic_5m_push",
+    batch_source=traffic_5m_parquet,
+    description="the features topic, pushed online by `adnomaly features ingest`",
+)
+
+traffic_5m_by_geo_platform = FeatureView(
+    name="traffic_5m_by_geo_platform",
+    entities=[geo, platform],
+    ttl=timedelta(days=3),
+    schema=[
+        Field(name="geo", dtype=String),
+        Field(name="platform", dtype=String),
+        Field(name="ctr_avg", dtype=Float32),
+        Field(name="bounce_rate_avg", dtype=Float32),
+        Field(name="event_count", dtype=Int64),
+        Field(name="cpc_avg", dtype=Float32),
+        Field(name="conversion_rate", dtype=Float32),
+        Field(name="unique_users", dtype=Int64),
+        Field(name="events_per_user", dtype=Float32),
+        Field(name="suspicious_ua_share", dtype=Float32),
+    ],
+    source=traffic_5m_push,
+    online=True,
+    description="5-minute sliding traffic features per (geo, platform), window_end as event time",
+)
+
+# Versioned: a retrained model with other inputs gets fraud_model_v2, v1 keeps serving.
+fraud_model_v1 = FeatureService(
+    name="fraud_model_v1",
+    features=[traffic_5m_by_geo_platform],
+    description="inputs of the anomaly detector, version 1",
+    tags={"model": "fraud", "version": "1"},
+)

@@ -1,0 +1,144 @@
+"""The online detector: `features` topic → score → anomaly_results + `anomalies` topic.
+
+Per polled batch: parse (bad records to the DLQ), score with the current model, group into
+incidents, upsert the rows, publish open/resolved alerts, and only then commit the offsets.
+A crash anywhere before the commit re-reads the batch, and the upsert plus data-derived
+incident keys make that harmless. Without a model nothing is consumed: unscored offsets must
+not be committed. A newer model in MinIO is picked up between batches (checked every
+`reload_every_s`), no restart needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any, cast
+
+import pandas as pd
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from streaming.detection.alerts import AlertGrouper
+from streaming.detection.results import (
+    AlertPublisher,
+    RetryingDb,
+    open_incidents,
+    parse_batch,
+    write_results,
+)
+from streaming.detection.scoring import score
+from streaming.detection.store import ModelWatcher
+from streaming.kafka.config import consumer_config
+from streaming.settings import Settings
+from streaming.sinks.dlq import DeadLetters
+
+log = logging.getLogger("adnomaly.detector")
+
+
+class DetectorService:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        topic: str | None = None,
+        anomalies_topic: str | None = None,
+        group_id: str = "adnomaly-detector",
+        instance_id: str | None = None,
+        watcher: ModelWatcher | None = None,
+        batch_size: int = 1000,
+        poll_timeout_s: float = 0.5,
+    ) -> None:
+        self.settings = settings
+        self.topic = topic or settings.features_topic
+        config = consumer_config(settings, "adnomaly-detector", group_id, instance_id)
+        self.consumer = Consumer(config)
+        self.dlq = DeadLetters(settings, "detector", self.topic)
+        self.alerts = AlertPublisher(settings, anomalies_topic)
+        self.watcher = watcher or ModelWatcher(settings)
+        self.grouper: AlertGrouper | None = None
+        self.db = RetryingDb(settings)
+        self.batch_size, self.poll_timeout_s = batch_size, poll_timeout_s
+        self.stats: Counter[str] = Counter()
+        self.stop = threading.Event()
+
+    def run(
+        self, max_seconds: float | None = None, idle_exit_s: float | None = None
+    ) -> Counter[str]:
+        """Until SIGTERM/SIGINT, `max_seconds`, or `idle_exit_s` without records."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
+            signal.signal(signal.SIGINT, lambda *_: self.stop.set())
+        end = time.monotonic() + max_seconds if max_seconds else float("inf")
+        while self.watcher.model is None and not self.stop.is_set() and time.monotonic() < end:
+            if not self.watcher.refresh(force=True):
+                log.info("no detector model in MinIO yet; waiting")
+                self.stop.wait(min(self.watcher.every_s, max(end - time.monotonic(), 0)))
+        self.consumer.subscribe([self.topic])
+        last_data = time.monotonic()
+        try:
+            while not self.stop.is_set() and time.monotonic() < end:
+                self.watcher.refresh()
+                messages = self.consumer.consume(self.batch_size, self.poll_timeout_s)
+                good = [m for m in messages if m.error() is None]
+                for m in messages:
+                    err = m.error()
+                    if err is not None and err.code() != KafkaError._PARTITION_EOF:
+                        log.warning("consumer error: %s", err)
+                if good:
+                    self._handle(good)
+                    last_data = time.monotonic()
+                elif idle_exit_s is not None and time.monotonic() - last_data > idle_exit_s:
+                    break
+        finally:
+            self.consumer.close()
+        log.info("detector stats: %s", dict(self.stats))
+        return self.stats
+
+    def _handle(self, messages: list[Message]) -> None:
+        model = self.watcher.model
+        assert model is not None  # run() does not consume before a model is loaded
+        rows, rejected = parse_batch(messages)
+        records: list[dict[str, Any]] = []
+        announcements = []
+        if rows:
+            grouper = self._grouper(model.config.group_gap)
+            if grouper is None:
+                return  # stopping before PostgreSQL answered: the batch is re-read
+            frame = pd.DataFrame([r.model_dump() for r in rows])
+            scored = score(model, frame).sort_values("window_end", kind="stable")
+            records = cast(list[dict[str, Any]], scored.to_dict("records"))
+            for rec in records:
+                rec["incident_key"], events = grouper.observe(rec)
+                announcements += events
+        if records and self.db.call(lambda conn: write_results(conn, records), self.stop) is None:
+            return  # stopping with the batch unwritten: it is re-read, never skipped
+        for status, incident in announcements:
+            self.alerts.publish(incident.message(status, model.version))
+        self.alerts.flush()
+        self.dlq.add(rejected)
+        self.dlq.flush()
+        last: dict[int, int] = {}
+        for m in messages:
+            last[m.partition() or 0] = max(last.get(m.partition() or 0, -1), m.offset() or 0)
+        offsets = [TopicPartition(self.topic, p, o + 1) for p, o in last.items()]
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            log.warning("offset commit failed (the batch will be re-read): %s", exc)
+        self.stats.update(scored=len(records), rejected=len(rejected), alerts=len(announcements))
+        self.stats["anomalous"] += sum(bool(r["is_anomaly"]) for r in records)
+
+    def _grouper(self, gap: timedelta) -> AlertGrouper | None:
+        """Created on first use, resuming the incidents a previous run left open."""
+        if self.grouper is None:
+            restored = self.db.call(lambda conn: open_incidents(conn, gap), self.stop)
+            if restored is None:
+                return None
+            self.grouper = AlertGrouper(gap)
+            for incident in restored:
+                self.grouper.restore(incident)
+        self.grouper.gap = gap
+        return self.grouper

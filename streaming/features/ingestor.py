@@ -1,0 +1,167 @@
+"""Online ingestor: `features` topic → Feast push (PushMode.ONLINE) → Redis, at least once.
+
+Each poll is one batch: validate, push the newest window per entity, acknowledge rejects in the
+DLQ, then commit. Offsets are committed only after Feast wrote the batch, so a crash or a Redis
+outage re-reads it, and Feast's Redis store skips rows not newer than the stored one, so a
+re-read is harmless. While Redis is down the same batch is retried with bounded backoff and
+nothing new is consumed. The mode is PushMode.ONLINE, not the string "online" (which Feast
+0.67 silently ignores); the offline side is the Postgres backfill, not the push.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from signal import SIGINT, SIGTERM
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from redis.exceptions import RedisError
+
+from streaming.features.rows import latest_per_entity, parse_records, push_frame
+from streaming.features.store import PUSH_SOURCE
+from streaming.kafka.config import consumer_config
+from streaming.settings import Settings
+from streaming.sinks.dlq import DeadLetters
+
+log = logging.getLogger("adnomaly.feast-ingestor")
+
+
+@dataclass
+class IngestStats:
+    consumed: int = 0
+    written: int = 0  # entity rows sent to Redis after keeping the newest window per entity
+    rejected: int = 0
+    batches: int = 0
+    retries: int = 0
+    first_record_at: float | None = None
+    last_commit_at: float | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def rows_per_s(self) -> float:
+        if self.first_record_at is None or self.last_commit_at is None:
+            return 0.0
+        return self.consumed / max(self.last_commit_at - self.first_record_at, 1e-9)
+
+    def line(self) -> str:
+        keys = ("consumed", "written", "rejected", "batches", "retries")
+        data: dict[str, Any] = {k: getattr(self, k) for k in keys}
+        return json.dumps({"service": "feast-ingestor", **data, "rows_s": round(self.rows_per_s)})
+
+
+class FeatureIngestor:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Any,
+        topic: str | None = None,
+        group_id: str = "adnomaly-feast-ingestor",
+        instance_id: str | None = None,
+        batch_size: int = 5_000,
+        poll_timeout_s: float = 0.5,
+        max_backoff_s: float = 10.0,
+    ) -> None:
+        self.store = store
+        self.topic = topic or settings.features_topic
+        self.redis_at = f"{settings.redis_host}:{settings.redis_port}"
+        self.batch_size = batch_size
+        self.poll_timeout_s = poll_timeout_s
+        self.max_backoff_s = max_backoff_s
+        config = consumer_config(settings, "adnomaly-feast-ingestor", group_id, instance_id)
+        self.consumer = Consumer(config)
+        self.dlq = DeadLetters(settings, "feast-ingestor", self.topic)
+        self.stats = IngestStats()
+        self.stopping = False
+
+    def request_stop(self, *_: object) -> None:
+        self.stopping = True
+
+    def run(
+        self, max_seconds: float | None = None, idle_exit_s: float | None = None
+    ) -> IngestStats:
+        previous = {sig: signal.signal(sig, self.request_stop) for sig in (SIGTERM, SIGINT)}
+        self.consumer.subscribe([self.topic])
+        end = time.monotonic() + max_seconds if max_seconds else None
+        last_data = time.monotonic()
+        last_log = 0.0
+        try:
+            while not self.stopping and (end is None or time.monotonic() < end):
+                if self._batch_once():
+                    last_data = time.monotonic()
+                elif idle_exit_s is not None and self._idle(last_data) > idle_exit_s:
+                    break
+                if time.monotonic() - last_log > 5:
+                    log.info(self.stats.line())
+                    last_log = time.monotonic()
+        finally:
+            self.consumer.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        log.info(self.stats.line())
+        return self.stats
+
+    def _idle(self, last_data: float) -> float:
+        # Joining the group can take a while after a crash; only time with partitions counts.
+        return time.monotonic() - last_data if self.consumer.assignment() else 0.0
+
+    def _batch_once(self) -> bool:
+        messages: list[Message] = self.consumer.consume(self.batch_size, self.poll_timeout_s)
+        good = []
+        for msg in messages:
+            err = msg.error()
+            if err is None:
+                good.append(msg)
+            elif err.code() != KafkaError._PARTITION_EOF:
+                log.warning("consumer error: %s", err)
+        if not good:
+            return False
+        if self.stats.first_record_at is None:
+            self.stats.first_record_at = time.monotonic()
+        parsed, rejected = parse_records(good)
+        latest = latest_per_entity([p.row for p in parsed])
+        if latest and not self._push(latest):
+            return True  # stopping during an outage: uncommitted, re-read on restart
+        self.dlq.add(rejected)
+        self.dlq.flush()
+        self._commit(good)
+        self.stats.consumed += len(good)
+        self.stats.written += len(latest)
+        self.stats.rejected += len(rejected)
+        self.stats.batches += 1
+        return True
+
+    def _push(self, rows: list[Any]) -> bool:
+        from feast.data_source import PushMode
+
+        frame = push_frame(rows)
+        backoff = 0.2
+        while True:
+            try:
+                self.store.push(PUSH_SOURCE, frame, to=PushMode.ONLINE)
+                return True
+            except RedisError as exc:
+                if self.stopping:
+                    log.warning("stopping with an unwritten batch (it will be re-read): %s", exc)
+                    return False
+                self.stats.retries += 1
+                log.warning(
+                    "Redis at %s unavailable, retrying in %.1fs: %s", self.redis_at, backoff, exc
+                )
+                time.sleep(backoff)  # bounded exponential backoff while Redis is down
+                backoff = min(backoff * 2, self.max_backoff_s)
+
+    def _commit(self, messages: list[Message]) -> None:
+        last: dict[int, int] = {}
+        for msg in messages:
+            last[msg.partition() or 0] = max(last.get(msg.partition() or 0, -1), msg.offset() or 0)
+        offsets = [TopicPartition(self.topic, p, o + 1) for p, o in last.items()]
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+            self.stats.last_commit_at = time.monotonic()
+        except KafkaException as exc:
+            # a rebalance took the partitions: the new owner re-reads, the writes are idempotent
+            log.warning("offset commit failed (records will be re-read): %s", exc)
