@@ -74,5 +74,14 @@ fi
 if [ ! -f "$ROOT/.env" ]; then
   step "creating .env from .env.example"
   cp "$ROOT/.env.example" "$ROOT/.env"
+else
+  # variables added to .env.example since .env was made are appended with their defaults
+  while IFS= read -r line; do
+    name="${line%%=*}"
+    if ! grep -q "^${name}=" "$ROOT/.env"; then
+      step "adding $name to .env (new in .env.example)"
+      echo "$line" >> "$ROOT/.env"
+    fi
+  done < <(grep -E '^[A-Z_][A-Z0-9_]*=' "$ROOT/.env.example")
 fi
 step "bootstrap complete"

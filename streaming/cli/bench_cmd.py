@@ -127,3 +127,36 @@ def online(
         table.add_row(str(n), *(f"{result.extra[f'{k}_{n}']:.2f}" for k in keys))
     console.print(table)
     report(result, as_json, console)
+
+
+@app.command("all")
+def all_benchmarks(
+    runs: Runs = 3,
+    only: Annotated[
+        str | None, typer.Option(help="comma-separated subset, e.g. producer,db-sink")
+    ] = None,
+) -> None:
+    """Every benchmark (medians of runs, each with its limit) → BENCHMARKS.md + benchmarks.png."""
+    from streaming.bench.common import BenchResult
+    from streaming.bench.report import suite, write_markdown
+
+    benches = suite()
+    wanted = only.split(",") if only else list(benches)
+    unknown = set(wanted) - set(benches)
+    if unknown:
+        raise typer.BadParameter(f"unknown benchmark(s) {sorted(unknown)}; known: {list(benches)}")
+    results: list[BenchResult] = []
+    failures: dict[str, str] = {}
+    for name in wanted:
+        with console.status(f"bench {name} ({runs} runs)…"):
+            try:
+                result = benches[name](get_settings(), runs)
+            except Exception as exc:  # noqa: BLE001 (one failing bench must not hide the others)
+                failures[name] = f"{type(exc).__name__}: {exc}"
+                console.print(f"[red]bench {name} failed: {exc}")
+                continue
+        report(result, False, console)
+        results.append(result)
+    path = write_markdown(results, failures)
+    console.print(f"wrote {path}")
+    raise typer.Exit(1 if failures else 0)

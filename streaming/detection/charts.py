@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 PANELS = (
     ("event_count", "clicks"),
@@ -61,6 +62,8 @@ def incident_chart(
         if pd.notna(delay):
             ax.axvline(float(delay), color="#d62728", linestyle="--")
         ax.set_ylabel(label, fontsize=8)
+        ax.yaxis.set_major_locator(MaxNLocator(3))  # fewer tick labels: most of the draw time
+        ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     axes[-1].axhline(0.5, color="grey", linestyle=":", linewidth=1)
     verdict = f"first alert after {delay:.1f} slides" if pd.notna(delay) else "not detected"

@@ -45,10 +45,11 @@ def median_polish(
     """
     row = np.nan_to_num(group_median(rows, values, n_rows))
     col = np.zeros(n_cols)
+    seen = np.bincount(cols, minlength=n_cols) > 0
     for _ in range(iterations):
         col += np.nan_to_num(group_median(cols, values - row[rows] - col[cols], n_cols))
-        shift = np.median(col[np.isin(np.arange(n_cols), cols)]) if cols.size else 0.0
-        col -= shift
+        shift = float(np.median(col[seen])) if seen.any() else 0.0
+        col[seen] -= shift
         row += shift
         row += np.nan_to_num(group_median(rows, values - row[rows] - col[cols], n_rows))
     return row, col

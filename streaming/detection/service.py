@@ -4,8 +4,8 @@ Per polled batch: parse (bad records to the DLQ), score with the current model, 
 incidents, upsert the rows, publish open/resolved alerts, and only then commit the offsets.
 A crash anywhere before the commit re-reads the batch, and the upsert plus data-derived
 incident keys make that harmless. Without a model nothing is consumed: unscored offsets must
-not be committed. A newer model in MinIO is picked up between batches (checked every
-`reload_every_s`), no restart needed.
+not be committed. A newer model in MinIO is picked up between batches (MinIO is asked at most
+every `ModelWatcher.every_s`, `--reload-seconds`), no restart needed.
 """
 
 from __future__ import annotations
@@ -76,8 +76,11 @@ class DetectorService:
             if not self.watcher.refresh(force=True):
                 log.info("no detector model in MinIO yet; waiting")
                 self.stop.wait(min(self.watcher.every_s, max(end - time.monotonic(), 0)))
-        self.consumer.subscribe([self.topic])
-        last_data = time.monotonic()
+        assigned: list[float] = []  # idle time counts from the first partition assignment
+        self.consumer.subscribe(
+            [self.topic], on_assign=lambda _c, parts: assigned.append(time.monotonic())
+        )
+        last_data = 0.0
         try:
             while not self.stop.is_set() and time.monotonic() < end:
                 self.watcher.refresh()
@@ -90,12 +93,18 @@ class DetectorService:
                 if good:
                     self._handle(good)
                     last_data = time.monotonic()
-                elif idle_exit_s is not None and time.monotonic() - last_data > idle_exit_s:
+                elif idle_exit_s is not None and self._idle(assigned, last_data) > idle_exit_s:
                     break
         finally:
             self.consumer.close()
         log.info("detector stats: %s", dict(self.stats))
         return self.stats
+
+    @staticmethod
+    def _idle(assigned: list[float], last_data: float) -> float:
+        """Seconds without records since partitions were assigned (joining a group is not
+        an empty topic)."""
+        return time.monotonic() - max(last_data, assigned[0]) if assigned else 0.0
 
     def _handle(self, messages: list[Message]) -> None:
         model = self.watcher.model

@@ -7,6 +7,7 @@ takes effect on the next start.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -80,11 +81,19 @@ def _render_flink(settings: Settings, tools: Tools) -> None:
         rest_port=settings.flink_rest_port,
         state_dir=settings.state_dir / "flink",
         python=sys.executable,
+        java_opts=_wheel_java_opts(tools),
     )
     for name in ("log4j-console.properties", "log4j-cli.properties", "logback-console.xml"):
         shutil.copyfile(tools.pyflink_home / "conf" / name, conf / name)
     (conf / "workers").write_text("127.0.0.1\n")
     (conf / "masters").write_text(f"127.0.0.1:{settings.flink_rest_port}\n")
+
+
+def _wheel_java_opts(tools: Tools) -> str:
+    """The `env.java.opts.all` module flags the apache-flink wheel's own config.yaml carries."""
+    conf = (tools.pyflink_home / "conf" / "config.yaml").read_text()
+    found = re.search(r"^\s+all:\s*(--add-.*)$", conf, re.MULTILINE)
+    return found.group(1).strip() if found else ""
 
 
 def render_postgres_conf(settings: Settings, data_dir: Path, socket_dir: Path) -> None:

@@ -57,7 +57,7 @@ def _materialize(selection: list[str], partition: str | None = None) -> dg.Execu
                           raise_on_error=False)  # fmt: skip
 
 
-def test_postgres_schema_materializes() -> None:
+def test_postgres_schema_materializes(stack: Settings) -> None:
     result = _materialize(["postgres_schema"])
     assert result.success
     mats = result.asset_materializations_for_node("postgres_schema")

@@ -1,0 +1,87 @@
+"""`make bench`: every benchmark in one go, written to BENCHMARKS.md with a chart, so a reader
+sees each figure next to its limit (measured in the same run) at a glance."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from streaming.bench.common import BenchResult
+from streaming.settings import PROJECT_ROOT, Settings
+
+Bench = Callable[[Settings, int], BenchResult]
+
+
+def suite() -> dict[str, Bench]:
+    """Name → runner(settings, runs); imports are lazy since some pull in heavy modules."""
+    from streaming.bench.flink import bench_flink
+    from streaming.bench.latency import bench_latency
+    from streaming.bench.online import bench_online
+    from streaming.bench.producer import bench_producer
+    from streaming.bench.sinks import bench_db_sink, bench_lake_sink
+
+    return {
+        "producer": lambda s, r: bench_producer(s, 300_000, r),
+        "db-sink": lambda s, r: bench_db_sink(s, 200_000, r),
+        "lake-sink": lambda s, r: bench_lake_sink(s, 300_000, r),
+        "latency": lambda s, r: bench_latency(s, 10_000, 30),
+        "flink": lambda s, r: bench_flink(s, 1_000_000, r, 5_000, 45),
+        "online": lambda s, r: bench_online(s, r, 50_000, 2_000),
+    }
+
+
+def _row(r: BenchResult) -> str:
+    target = f"{r.target_eps:,.0f}" if r.target_eps else "-"
+    latency = ", ".join(
+        f"{k} {v:,.1f}" for k, v in r.extra.items() if k.endswith("_ms") and isinstance(v, float)
+    )
+    return (
+        f"| {r.name} | {r.throughput_eps:,.0f} | {r.limit_eps:,.0f} | {r.ratio:.2f} | {target} "
+        f"| {len(r.runs)} | {latency or '-'} |"
+    )
+
+
+def chart(results: list[BenchResult], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(9, 0.6 * len(results) + 1.5))
+    names = [r.name for r in results]
+    ys = range(len(results))
+    ax.barh([y + 0.2 for y in ys], [r.limit_eps for r in results], 0.4, label="limit", color="#bbb")
+    ax.barh([y - 0.2 for y in ys], [r.throughput_eps for r in results], 0.4, label="Adnomaly")
+    for y, r in zip(ys, results, strict=True):
+        ax.text(r.throughput_eps, y - 0.2, f" {r.ratio:.2f}x", va="center", fontsize=8)
+    ax.set_yticks(list(ys), names)
+    ax.set_xscale("log")
+    ax.set_xlabel("events (or rows) per second, log scale; label: ratio to the limit")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_markdown(results: list[BenchResult], failures: dict[str, str]) -> Path:
+    out = PROJECT_ROOT / "BENCHMARKS.md"
+    chart(results, PROJECT_ROOT / "benchmarks.png")
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Machine: {platform.node()}, {platform.machine()}, Python {platform.python_version()}; "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Medians of the runs; every limit is measured in "
+        "the same run (`adnomaly bench <name> --json`). Regenerate with `make bench`.",
+        "",
+        "![ours vs limit](benchmarks.png)",
+        "",
+        "| benchmark | ours (/s) | limit (/s) | ratio | target (/s) | runs | latencies (ms) |",
+        "|---|---|---|---|---|---|---|",
+        *(_row(r) for r in results),
+    ]
+    if failures:
+        lines += ["", "Failed in this run:", *(f"- {n}: {e}" for n, e in failures.items())]
+    out.write_text("\n".join(lines) + "\n")
+    return out
