@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from adnomaly_dagster.assets.detection import detection_evaluation, fraud_model
 from adnomaly_dagster.assets.features import (
     FeastResource,
     feast_apply,
@@ -69,6 +70,8 @@ defs = dg.Definitions(
         feast_apply,
         offline_features_parquet,
         feast_materialize,
+        fraud_model,
+        detection_evaluation,
     ],
     asset_checks=[feature_freshness],
     jobs=[

@@ -61,17 +61,16 @@ def observed(features: pd.DataFrame) -> Array:
     def col(name: str) -> Array:
         return features[name].to_numpy(dtype=np.float64)
 
-    return np.column_stack(
-        [
-            n,
-            col("ctr_avg"),
-            col("cpc_avg"),
-            col("bounce_rate_avg"),
-            np.round(col("conversion_rate") * n),
-            np.round(col("suspicious_ua_share") * n),
-            n - col("unique_users"),
-        ]
-    )
+    values = {
+        "event_count": n,
+        "ctr_avg": col("ctr_avg"),
+        "cpc_avg": col("cpc_avg"),
+        "bounce_rate_avg": col("bounce_rate_avg"),
+        "conversions": np.round(col("conversion_rate") * n),
+        "suspicious_ua_clicks": np.round(col("suspicious_ua_share") * n),
+        "repeat_clicks": n - col("unique_users"),
+    }
+    return np.column_stack([values[c.name] for c in CHANNELS])
 
 
 def transformed(features: pd.DataFrame) -> tuple[Array, Array]:

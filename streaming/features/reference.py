@@ -7,8 +7,9 @@ of `slide`), and only windows holding at least one event produce a row.
 
 Vectorized through "panes" (one per slide): events are summed per (segment, pane) once and each
 pane is added to the size/slide windows that contain it, so the cost is O(events + panes * k)
-rather than O(events * k). Distinct users need the (segment, pane, user) triples instead, since
-distinct counts do not add up across panes.
+rather than O(events * k). Distinct counts do not add up across panes, so distinct users come
+from one sort by (user, pane) instead (see `_distinct_users`). A simulated day at a few events/s
+takes about a second.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def _panes(size: timedelta, slide: timedelta) -> tuple[int, int]:
 
 
 def empty_features() -> pd.DataFrame:
+    """No rows, but the real columns and dtypes, so callers concatenate without special cases."""
     frame = pd.DataFrame({name: pd.Series(dtype="float64") for name in COLUMNS})
     frame[["geo", "platform"]] = frame[["geo", "platform"]].astype(object)
     for name in ("window_start", "window_end"):

@@ -174,3 +174,36 @@ def test_feature_freshness_check_needs_a_recent_window(stack: Settings) -> None:
     result = job.execute_in_process(raise_on_error=False)
     (check,) = result.get_asset_check_evaluations()
     assert check.passed, check.metadata
+
+
+def test_fraud_model_trains_from_feature_aggregates_and_is_stored(stack: Settings) -> None:
+    from streaming.db.connect import connect
+    from streaming.detection.replay import features_between
+    from streaming.detection.store import load_latest_model
+
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=20)
+    gen = TrafficGenerator(31, "s", fraud=False)
+    frame = features_between(gen, start, start + timedelta(hours=12), 8.0)
+    columns = list(frame.columns)
+    insert = (
+        f"INSERT INTO feature_aggregates ({', '.join(columns)}) VALUES"  # noqa: S608 (fixed)
+        f" ({', '.join(['%s'] * len(columns))}) ON CONFLICT (geo, platform, window_end) DO NOTHING"
+    )
+    with connect(stack) as conn, conn.cursor() as cur:
+        cur.executemany(insert, [tuple(r) for r in frame.itertuples(index=False)])
+    result = _materialize(["fraud_model"])
+    assert result.success
+    version = result.asset_materializations_for_node("fraud_model")[0].metadata["version"].value
+    latest = load_latest_model(stack)
+    assert latest is not None and latest.version == version
+
+
+def test_detection_evaluation_reports_per_scenario_with_charts(stack: Settings) -> None:
+    result = _materialize(["detection_evaluation"])
+    assert result.success
+    meta = result.asset_materializations_for_node("detection_evaluation")[0].metadata
+    table = meta["scenarios"].value
+    for scenario in ("bot_click_flood", "ctr_inflation", "cpc_manipulation", "emulator_burst",
+                     "conversion_drought", "overall"):  # fmt: skip
+        assert f"| {scenario} |" in table
+    assert "data:image/png;base64," in meta["charts"].value
