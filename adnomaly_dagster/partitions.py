@@ -8,8 +8,12 @@ import dagster as dg
 
 from adnomaly_dagster.constants import PARTITIONS_START
 
-hourly = dg.HourlyPartitionsDefinition(start_date=f"{PARTITIONS_START}-00:00", timezone="UTC")
-daily = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC")
+# end_offset=1: the current (still filling) hour and day are partitions too, so a live stack can
+# look at today; the partition sensor only requests partitions once they are complete.
+hourly = dg.HourlyPartitionsDefinition(
+    start_date=f"{PARTITIONS_START}-00:00", timezone="UTC", end_offset=1
+)
+daily = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC", end_offset=1)
 
 
 def hour_window(key: str) -> tuple[datetime, datetime]:

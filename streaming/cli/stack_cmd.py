@@ -104,12 +104,14 @@ def stop(name: str) -> None:
 
 
 def demo(
-    seconds: float = typer.Option(120.0, help="how long the pipeline runs before the summary"),
+    seconds: float = typer.Option(120.0, help="how long live traffic runs before the summary"),
+    history: str = typer.Option("3h", help="simulated history sent first (trains the model)"),
 ) -> None:
-    """Start the stack and the pipeline (generator, sinks), show it live, print a summary."""
+    """The whole pipeline end to end (stack, Flink, Feast, history, model, live traffic,
+    detector, Dagster runs), shown live, then a summary and the URLs."""
     from streaming.demo import run
 
-    snap = run(get_settings(), seconds, console)
-    if snap.in_postgres == 0 or snap.lake_objects == 0:
+    snap = run(get_settings(), seconds, history, console)
+    if snap.in_postgres == 0 or snap.lake_objects == 0 or snap.feature_rows == 0:
         console.print("[red]the pipeline stored nothing: see `make status` and .adnomaly/logs")
         raise typer.Exit(1)

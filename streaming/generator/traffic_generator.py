@@ -101,8 +101,14 @@ class TrafficGenerator:
 
 
 def _with_event_ids(rng: np.random.Generator, batch: EventBatch) -> EventBatch:
-    """Random 128-bit ids with the uuid4 version/variant bits, drawn from the seeded RNG."""
+    """128-bit ids with the uuid4 version/variant bits: seeded random bytes mixed with the
+    event's timestamp. The RNG sequence repeats whenever a generator restarts with its seed, so
+    random bytes alone would give a restarted live generator the ids of its first run; with the
+    timestamp mixed in, ids repeat only for the very same event (a replayed history window),
+    which is what the sinks' idempotency should see as a duplicate."""
     raw = np.frombuffer(rng.bytes(16 * len(batch)), dtype=np.uint8).reshape(-1, 16).copy()
+    spread = batch.ts_ms.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)  # odd: a bijection
+    raw[:, :8] ^= spread.astype("<u8").view(np.uint8).reshape(-1, 8)
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
     return replace(batch, id_bytes=raw)

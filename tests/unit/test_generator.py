@@ -309,3 +309,16 @@ def test_incident_shows_its_signature_against_the_segment_baseline(
             assert events["bounce_rate"].mean() >= 0.8 > 0.65 > organic["bounce_rate"].mean()
         checked += 1
     assert checked > 0
+
+
+def test_event_ids_repeat_only_for_the_same_event() -> None:
+    """A restarted generator (same seed, new time) must not reuse ids: the sinks would take
+    new events for redeliveries. The same window replayed gives the same events and ids."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    one = TrafficGenerator(7, "s").batch(2_000, start, start + timedelta(hours=1)).event_ids()
+    same = TrafficGenerator(7, "s").batch(2_000, start, start + timedelta(hours=1)).event_ids()
+    later = start + timedelta(days=1)
+    other = TrafficGenerator(7, "s").batch(2_000, later, later + timedelta(hours=1)).event_ids()
+    assert one == same
+    assert len(set(one)) == len(one)
+    assert not set(one) & set(other)
