@@ -32,7 +32,11 @@ def stack() -> Iterator[Settings]:
     if not keep:
         native.down(settings)  # a leftover from an aborted run of this suite
         shutil.rmtree(settings.state_dir, ignore_errors=True)
-    native.up(settings)
+    try:
+        native.up(settings)
+    except Exception:
+        native.down(settings)  # never leave a half-started stack behind
+        raise
     yield settings
     if keep:
         return
