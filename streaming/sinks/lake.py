@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
@@ -26,6 +27,10 @@ from streaming.stack.provision import s3_client
 
 def object_key(prefix: str, hour_path: str, partition: int, first_offset: int) -> str:
     return f"{prefix}/{hour_path}/part-{partition:03d}-{first_offset:020d}.jsonl"
+
+
+def _hour_path(epoch_hour: int) -> str:
+    return datetime.fromtimestamp(epoch_hour * 3600, UTC).strftime("%Y/%m/%d/%H")
 
 
 class LakeWriter:
@@ -72,11 +77,13 @@ class LakeWriter:
 
     def objects(self, records: list[Accepted]) -> dict[str, bytes]:
         """Group records into objects: one per (event hour, partition) run of records."""
-        groups: dict[tuple[str, int], list[Accepted]] = defaultdict(list)
-        for a in records:
-            groups[(a.timestamp.strftime("%Y/%m/%d/%H"), a.partition)].append(a)
+        groups: dict[tuple[int, int], list[Accepted]] = defaultdict(list)
+        for a in records:  # the hour as an integer per record; its path is formatted per group
+            groups[(int(a.timestamp.timestamp()) // 3600, a.partition)].append(a)
         return {
-            object_key(self.prefix, hour, part, recs[0].offset): b"\n".join(r.raw for r in recs)
+            object_key(self.prefix, _hour_path(hour), part, recs[0].offset): b"\n".join(
+                r.raw for r in recs
+            )
             + b"\n"
             for (hour, part), recs in groups.items()
         }
