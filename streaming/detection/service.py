@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 import pandas as pd
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from streaming.detection.alerts import AlertGrouper
 from streaming.detection.results import (
@@ -32,6 +32,7 @@ from streaming.detection.results import (
 from streaming.detection.scoring import score
 from streaming.detection.store import ModelWatcher
 from streaming.kafka.config import consumer_config
+from streaming.kafka.consume import consume_records
 from streaming.settings import Settings
 from streaming.sinks.dlq import DeadLetters
 
@@ -84,12 +85,7 @@ class DetectorService:
         try:
             while not self.stop.is_set() and time.monotonic() < end:
                 self.watcher.refresh()
-                messages = self.consumer.consume(self.batch_size, self.poll_timeout_s)
-                good = [m for m in messages if m.error() is None]
-                for m in messages:
-                    err = m.error()
-                    if err is not None and err.code() != KafkaError._PARTITION_EOF:
-                        log.warning("consumer error: %s", err)
+                good = consume_records(self.consumer, self.batch_size, self.poll_timeout_s, log)
                 if good:
                     self._handle(good)
                     last_data = time.monotonic()

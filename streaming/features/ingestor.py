@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from signal import SIGINT, SIGTERM
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from redis.exceptions import RedisError
 
 from streaming.features.rows import latest_per_entity, parse_records, push_frame
 from streaming.features.store import PUSH_SOURCE
 from streaming.kafka.config import consumer_config
+from streaming.kafka.consume import consume_records
 from streaming.settings import Settings
 from streaming.sinks.dlq import DeadLetters
 
@@ -109,14 +110,7 @@ class FeatureIngestor:
         return time.monotonic() - last_data if self.consumer.assignment() else 0.0
 
     def _batch_once(self) -> bool:
-        messages: list[Message] = self.consumer.consume(self.batch_size, self.poll_timeout_s)
-        good = []
-        for msg in messages:
-            err = msg.error()
-            if err is None:
-                good.append(msg)
-            elif err.code() != KafkaError._PARTITION_EOF:
-                log.warning("consumer error: %s", err)
+        good = consume_records(self.consumer, self.batch_size, self.poll_timeout_s, log)
         if not good:
             return False
         if self.stats.first_record_at is None:

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from streaming.kafka.config import consumer_config
+from streaming.kafka.consume import consume_records
 from streaming.settings import Settings
 from streaming.sinks.dlq import DeadLetters
 from streaming.sinks.records import Accepted, split
@@ -177,14 +178,7 @@ class SinkRunner:
         return time.monotonic() - max(last_data, self.assigned_at)
 
     def _poll_once(self) -> bool:
-        messages: list[Message] = self.consumer.consume(self.batch_size, self.poll_timeout_s)
-        good = []
-        for msg in messages:
-            err = msg.error()
-            if err is None:
-                good.append(msg)
-            elif err.code() != KafkaError._PARTITION_EOF:
-                log.warning("consumer error: %s", err)
+        good = consume_records(self.consumer, self.batch_size, self.poll_timeout_s, log)
         if not good:
             return False
         accepted, rejected = split(good)
