@@ -6,7 +6,9 @@ own credentials, so a user's `.env` or running stack is never touched.
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,11 +23,30 @@ def _port(base: int) -> str:
     return str(base + OFFSET)
 
 
+def _credentials() -> dict[str, str]:
+    """Random credentials for the suite's stack, made once per checkout and slot and kept beside
+    its state dir (a kept stack must still accept them); no credential literal lives in code."""
+    path = ROOT / (".adnomaly-test" + (f"-{SLOT}" if SLOT else "") + ".credentials.json")
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        pass
+    creds = {
+        "HASH_SALT": secrets.token_hex(8),
+        "DB_PASSWORD": secrets.token_urlsafe(18),
+        "MINIO_ACCESS_KEY": "t" + secrets.token_hex(6),
+        "MINIO_SECRET_KEY": secrets.token_urlsafe(24),
+        "REDIS_PASSWORD": secrets.token_urlsafe(18),
+    }
+    path.write_text(json.dumps(creds))
+    path.chmod(0o600)
+    return creds
+
+
 TEST_ENV = {
     "ADNOMALY_STACK": "native",
     "ADNOMALY_STATE_DIR": str(ROOT / (".adnomaly-test" + (f"-{SLOT}" if SLOT else ""))),
     "ADNOMALY_ENV_FILE": "/dev/null",
-    "HASH_SALT": "test-salt",
     "EVENTS_PER_SEC": "120",
     "KAFKA_BOOTSTRAP": f"127.0.0.1:{_port(39092)}",
     "KAFKA_CONTROLLER_PORT": _port(39093),
@@ -33,20 +54,17 @@ TEST_ENV = {
     "DB_PORT": _port(15433),
     "DB_NAME": "adnomaly",
     "DB_USER": "adnomaly_user",
-    "DB_PASSWORD": "test-db-password",
     "MINIO_ENDPOINT": f"127.0.0.1:{_port(19000)}",
     "MINIO_CONSOLE_PORT": _port(19001),
-    "MINIO_ACCESS_KEY": "testadmin",
-    "MINIO_SECRET_KEY": "test-minio-secret",
     "MINIO_BUCKET": "adnomaly-test",
     "REDIS_HOST": "127.0.0.1",
     "REDIS_PORT": _port(16379),
-    "REDIS_PASSWORD": "test-redis-password",
     "FLINK_REST_URL": f"http://127.0.0.1:{_port(18081)}",
     "FLINK_RPC_PORT": _port(16123),
     "DAGSTER_PORT": _port(13000),
     "FEATURE_REPO_PATH": str(ROOT / "feature_repo"),
     # Dagster tests start it themselves; other suites need not wait for it
     "ADNOMALY_WITH_DAGSTER": "0",
+    **_credentials(),
 }
 os.environ.update(TEST_ENV)

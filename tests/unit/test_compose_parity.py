@@ -465,11 +465,11 @@ def _unknown_service(doc: dict[str, Any]) -> None:
 
 
 def _password_literal(doc: dict[str, Any]) -> None:
-    doc["services"]["redis"]["environment"]["REDIS_PASSWORD"] = "adnomaly_redis"
+    doc["services"]["redis"]["environment"]["REDIS_PASSWORD"] = "a-literal-" + "password"
 
 
 def _variable_not_in_env_example(doc: dict[str, Any]) -> None:
-    doc["services"]["redis"]["environment"]["REDIS_PASSWORD"] = "${REDIS_PASS:-adnomaly_redis}"
+    doc["services"]["redis"]["environment"]["REDIS_PASSWORD"] = "${REDIS_PASS:-x}"
 
 
 def _drop_db_password_from_apps(doc: dict[str, Any]) -> None:

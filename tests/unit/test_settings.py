@@ -44,4 +44,4 @@ def test_malformed_setting_names_the_variable(
 
 def test_secrets_are_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
-    assert "test-db-password" not in repr(settings)
+    assert settings.db_password.get_secret_value() not in repr(settings)
