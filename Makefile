@@ -8,7 +8,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 
 .PHONY: help bootstrap up down status dagster lint test test-unit create-topic gen tail db-consumer \
 	minio-consumer db-query demo feast-apply feast-backfill feast-ingestor feast-test \
-	flink-submit tail-features detector bench
+	flink-submit tail-features detector bench chaos
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -84,3 +84,6 @@ feast-test: ## the seed's get_online_features example: fresh US/ios values as a 
 
 bench: ## every benchmark (medians, each with its limit) → BENCHMARKS.md and benchmarks.png
 	@$(ADNOMALY) bench all $(ARGS)
+
+chaos: up ## kill/restart every part of the running pipeline; verify exactly-once (ARGS="--json")
+	@$(ADNOMALY) chaos $(ARGS)

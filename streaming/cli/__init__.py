@@ -8,6 +8,7 @@ import typer
 
 from streaming.cli import (
     bench_cmd,
+    chaos_cmd,
     dbquery_cmd,
     detect_cmd,
     features_cmd,
@@ -38,6 +39,7 @@ app.command()(stack_cmd.demo)
 app.command()(detect_cmd.detect)
 app.command("detect-stream")(detect_cmd.detect_stream)
 app.command()(detect_cmd.evaluate)
+app.command()(chaos_cmd.chaos)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Fault injection into the running pipeline with exactly-once verification (`adnomaly chaos`)."""

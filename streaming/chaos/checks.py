@@ -1,0 +1,257 @@
+"""Checks beyond event counts: features against an independent computation, the online store
+against the feature table, and poison records against the DLQ.
+
+Features: every window Flink must have closed (its end at least the out-of-orderness behind the
+newest produced event) is recomputed in pandas from the events stored in PostgreSQL, minus the
+ones Flink itself recorded as late in `flink_dropped_events`, and compared with
+`feature_aggregates`. The features topic is read too: a window may be replayed after a
+TaskManager restart (identical copies), but two different rows for one window are a duplicate.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+
+from streaming.db.connect import connect
+from streaming.feature_contract import FEATURE_NAMES, parse_feature_row
+from streaming.features.reference import compute_features
+from streaming.kafka.config import consumer_config, producer_config
+from streaming.settings import Settings
+
+KEY = ["geo", "platform", "window_end"]
+_EVENTS_SQL = """
+SELECT e."timestamp", e.geo, e.platform, e.user_id_hash, e.user_agent, e.ctr AS "CTR",
+       e.bounce_rate, e.cpc AS "CPC", e.conversion
+FROM clickstream_events e
+WHERE e."timestamp" >= %s AND e."timestamp" < %s
+  AND NOT EXISTS (SELECT 1 FROM flink_dropped_events d
+                  WHERE d.event_id = e.event_id AND d.reason = 'late')
+"""
+
+
+@dataclass
+class FeatureCheck:
+    windows: int = 0
+    missing: int = 0
+    wrong: int = 0
+    conflicting_copies: int = 0
+    replayed_copies: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.windows > 0 and not (self.missing or self.wrong or self.conflicting_copies)
+
+
+def _table(settings: Settings, lo: datetime, hi: datetime) -> pd.DataFrame:
+    cols = ", ".join(["geo", "platform", "window_start", "window_end", *FEATURE_NAMES])
+    with connect(settings) as conn:
+        rows = conn.execute(
+            f"SELECT {cols} FROM feature_aggregates WHERE window_end > %s AND window_end <= %s",  # noqa: S608 (fixed column list)
+            (lo, hi),
+        ).fetchall()
+    return pd.DataFrame(rows, columns=["geo", "platform", "window_start", "window_end",
+                                       *FEATURE_NAMES])  # fmt: skip
+
+
+def expected_windows(settings: Settings, lo: datetime, hi: datetime) -> pd.DataFrame:
+    """Windows ending in (lo, hi], computed from the stored events alone."""
+    with connect(settings) as conn:
+        rows = conn.execute(_EVENTS_SQL, (lo - timedelta(minutes=5), hi)).fetchall()
+    columns = ["timestamp", "geo", "platform", "user_id_hash", "user_agent", "CTR",
+               "bounce_rate", "CPC", "conversion"]  # fmt: skip
+    events = pd.DataFrame(rows, columns=columns)
+    events["geo"] = events["geo"].str.strip()
+    ref = compute_features(events)
+    ends = pd.to_datetime(ref["window_end"], utc=True)
+    return ref[(ends > pd.Timestamp(lo)) & (ends <= pd.Timestamp(hi))]
+
+
+def check_features(settings: Settings, lo: datetime, hi: datetime) -> FeatureCheck:
+    expected = expected_windows(settings, lo, hi)
+    table = _table(settings, lo, hi)
+    for frame in (expected, table):
+        frame["geo"] = frame["geo"].str.strip()
+        frame["window_end"] = pd.to_datetime(frame["window_end"], utc=True).astype(
+            "datetime64[ms, UTC]"
+        )
+    merged = expected.merge(table, on=KEY, how="left", suffixes=("", "_flink"), indicator=True)
+    result = FeatureCheck(windows=len(expected))
+    missing = merged[merged["_merge"] == "left_only"]
+    result.missing = len(missing)
+    present = merged[merged["_merge"] == "both"]
+    bad = np.zeros(len(present), dtype=bool)
+    for name in FEATURE_NAMES:
+        ours = pd.to_numeric(present[name], errors="coerce").to_numpy(dtype=float)
+        flink = pd.to_numeric(present[f"{name}_flink"], errors="coerce").to_numpy(dtype=float)
+        bad |= ~np.isclose(ours, flink, rtol=0, atol=1e-6, equal_nan=True)
+    result.wrong = int(bad.sum())
+    for _, row in pd.concat([missing.head(3), present[bad].head(3)]).iterrows():
+        result.examples.append(
+            f"{row['geo']}|{row['platform']} {row['window_end']:%H:%M}: expected "
+            f"{row['event_count']} events, table has {row.get('event_count_flink')}"
+        )
+    return result
+
+
+def features_topic_copies(settings: Settings, since: datetime, check: FeatureCheck) -> None:
+    """Count replayed and conflicting copies of windows on the features topic since `since`."""
+    copies: dict[tuple[str, str, Any], set[bytes]] = defaultdict(set)
+    counts: dict[tuple[str, str, Any], int] = defaultdict(int)
+    for value in read_since(settings, settings.features_topic, since):
+        try:
+            row = parse_feature_row(value)
+        except ValueError:
+            continue  # the ingestor's DLQ covers malformed rows; not a window copy
+        key = (row.geo, row.platform, row.window_end)
+        counts[key] += 1
+        copies[key].add(value)
+    check.replayed_copies = sum(n - 1 for n in counts.values() if n > 1)
+    check.conflicting_copies = sum(1 for v in copies.values() if len(v) > 1)
+
+
+def read_since(
+    settings: Settings, topic: str, since: datetime, deadline_s: float = 30.0
+) -> list[bytes]:
+    """Values of every record of `topic` appended at or after `since` (broker time)."""
+    consumer = Consumer(consumer_config(settings, "adnomaly-chaos", f"chaos-{uuid.uuid4().hex}"))
+    try:
+        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        stamp = int(since.timestamp() * 1000)
+        starts = consumer.offsets_for_times(
+            [TopicPartition(topic, p, stamp) for p in parts], timeout=10
+        )
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for p in parts}  # fmt: skip
+        todo = [tp for tp in starts if tp.offset >= 0 and tp.offset < ends[tp.partition]]
+        if not todo:
+            return []
+        consumer.assign(todo)
+        remaining = {tp.partition: ends[tp.partition] for tp in todo}
+        out: list[bytes] = []
+        end_at = datetime.now().timestamp() + deadline_s
+        while remaining and datetime.now().timestamp() < end_at:
+            for msg in consumer.consume(10_000, 0.5):
+                err = msg.error()
+                if err is not None:
+                    if err.code() != KafkaError._PARTITION_EOF:
+                        raise RuntimeError(f"reading {topic}: {err}")
+                    continue
+                out.append(msg.value() or b"")
+                part, offset = msg.partition(), msg.offset() or 0
+                if part in remaining and offset + 1 >= remaining[part]:
+                    del remaining[part]
+        return out
+    finally:
+        consumer.close()
+
+
+def online_lag(settings: Settings, store: Any, lo: datetime) -> tuple[int, int, list[str]]:
+    """(segments checked, segments whose online row is not the table's newest window, examples).
+
+    Every segment with a window ending after `lo` must be served online at that newest window.
+    """
+    from streaming.features.retrieval import online_features
+
+    with connect(settings) as conn:
+        newest = conn.execute(
+            "SELECT geo, platform, max(window_end) FROM feature_aggregates WHERE window_end > %s"
+            " GROUP BY geo, platform",
+            (lo,),
+        ).fetchall()
+    if not newest:
+        return 0, 0, []
+    rows = [{"geo": g.strip(), "platform": p} for g, p, _ in newest]
+    served = online_features(store, rows)
+    behind = [
+        f"{r['geo']}|{r['platform']} online {r['event_timestamp']} vs table {end}"
+        for r, (_, _, end) in zip(served, newest, strict=True)
+        if r["event_timestamp"] is None or r["event_timestamp"] < end
+    ]
+    return len(rows), len(behind), behind[:3]
+
+
+# --- poison ----------------------------------------------------------------------------------
+
+CLICKSTREAM_CONSUMERS = ("db-sink", "lake-sink")
+_MARKER = re.compile(rb"chaos-poison-([0-9a-f]{8})-(\d+)")
+
+
+def poison_records(run: str, per_kind: int) -> list[bytes]:
+    """Records each sink must reject: not JSON, JSON breaking the contract, and oversized."""
+    out = []
+    for i in range(per_kind):
+        out.append(f"not json chaos-poison-{run}-{3 * i}".encode())
+        out.append(f'{{"event_id": "chaos-poison-{run}-{3 * i + 1}", "geo": "XX"}}'.encode())
+        pad = "x" * 20_000  # over the sinks' 16 KiB record limit
+        out.append(f'{{"event_id": "chaos-poison-{run}-{3 * i + 2}", "pad": "{pad}"}}'.encode())
+    return out
+
+
+def send_poison(settings: Settings, records: list[bytes]) -> None:
+    producer = Producer(producer_config(settings, "adnomaly-chaos-poison"))
+    for value in records:
+        producer.produce(settings.topic, value, b"chaos|poison")
+    if producer.flush(60):
+        raise RuntimeError("poison records were not acknowledged by the broker")
+
+
+def poison_in_dlq(settings: Settings, run: str, since: datetime) -> dict[int, set[str]]:
+    """Poison record number -> the sinks whose DLQ copy of it was found."""
+    found: dict[int, set[str]] = defaultdict(set)
+    consumer = Consumer(consumer_config(settings, "adnomaly-chaos", f"chaos-{uuid.uuid4().hex}"))
+    try:
+        topic = settings.dlq_topic
+        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        stamp = int(since.timestamp() * 1000)
+        starts = consumer.offsets_for_times(
+            [TopicPartition(topic, p, stamp) for p in parts], timeout=10
+        )
+        todo = [tp for tp in starts if tp.offset >= 0]
+        if not todo:
+            return found
+        consumer.assign(todo)
+        while True:
+            messages = consumer.consume(10_000, 1.0)
+            if not messages:
+                break
+            for msg in messages:
+                if msg.error() is not None:
+                    continue
+                match = _MARKER.search(msg.value() or b"")
+                if match and match.group(1).decode() == run:
+                    sink = dict(msg.headers() or []).get("sink") or b"?"
+                    found[int(match.group(2))].add(
+                        sink.decode() if isinstance(sink, bytes) else sink
+                    )
+    finally:
+        consumer.close()
+    return found
+
+
+# --- consumer lag ----------------------------------------------------------------------------
+
+
+def group_lag(settings: Settings, group: str, topic: str) -> int:
+    """Records of `topic` the group has not committed yet (a partition never committed counts
+    from its low watermark)."""
+    consumer = Consumer(consumer_config(settings, "adnomaly-chaos-lag", group))
+    try:
+        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        committed = consumer.committed([TopicPartition(topic, p) for p in parts], timeout=10)
+        lag = 0
+        for tp in committed:
+            low, high = consumer.get_watermark_offsets(tp, timeout=10)
+            lag += high - (tp.offset if tp.offset >= 0 else low)
+        return lag
+    finally:
+        consumer.close()

@@ -1,0 +1,339 @@
+"""`adnomaly chaos`: faults injected one by one into the running pipeline, each followed by a
+bounded wait for it to catch up and a check that nothing was lost or stored twice.
+
+Per fault: events are produced at a steady rate for `phase_s` seconds; half-way through the
+fault is injected; then every event produced so far must be exactly once in PostgreSQL and in
+the lake, every consumer group must be caught up, every closed feature window must equal an
+independent computation from the stored events (no conflicting copies on the features topic),
+the online store must serve each segment's newest window, and poison records must all be in
+the DLQ once per sink. The run leaves the stack as it found it: services it started are stopped
+again, a generator it paused is resumed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from streaming.chaos import checks
+from streaming.chaos.faults import APP_SERVICES, JOB_NAME, Fault, flink_running, inject, wait_until
+from streaming.chaos.ledger import Phase, SteadyProducer, Stores
+from streaming.db.connect import connect
+from streaming.db.migrations import migrate
+from streaming.kafka.topics import ensure_topics
+from streaming.settings import Settings
+from streaming.stack.supervisor import Supervisor
+
+log = logging.getLogger("adnomaly.chaos")
+
+OUT_OF_ORDERNESS = timedelta(seconds=5)  # the features job's default (`flink submit`)
+POISON_PER_KIND = 10
+GROUPS = {  # consumer group -> the topic it reads
+    "adnomaly-db-sink": "clickstream",
+    "adnomaly-lake-sink": "clickstream",
+    "adnomaly-feast-ingestor": "features",
+    "adnomaly-detector": "features",
+}
+
+
+class ChaosError(RuntimeError):
+    """The stack is not in a state chaos can run against."""
+
+
+@dataclass
+class FaultReport:
+    fault: str
+    produced: int = 0
+    stored_postgres: int = 0
+    stored_lake: int = 0
+    duplicated: int = 0
+    lost: int = 0
+    back_after_s: float | None = None
+    recovery_s: float | None = None
+    feature_windows: int = 0
+    feature_problems: int = 0
+    replayed_feature_copies: int = 0
+    online_segments: int = 0
+    online_behind: int = 0
+    poison_sent: int = 0
+    poison_in_dlq: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+@dataclass
+class Restore:
+    """What chaos changed on the stack, undone at the end."""
+
+    started: list[str] = field(default_factory=list)
+    paused_generator: bool = False
+    submitted_job: str | None = None
+
+
+def prepare(settings: Settings, say: Callable[[str], None]) -> Restore:
+    sup = Supervisor(settings)
+    if not sup.running():
+        raise ChaosError(
+            f"the native stack is not running (no supervisor in {settings.state_dir}): `make up`"
+        )
+    ensure_topics(settings)
+    with connect(settings) as conn:
+        migrate(conn)
+    restore = Restore()
+    from streaming.features.store import apply_repo
+    from streaming.flink.config import JobConfig
+    from streaming.flink.submit import submit
+
+    result = submit(settings, JobConfig(name=JOB_NAME, source_topic=settings.topic,
+                                        features_topic=settings.features_topic))  # fmt: skip
+    if not result.already_running:
+        restore.submitted_job = result.jid
+    if wait_until(lambda: flink_running(settings), 120) is None:
+        raise ChaosError(f"Flink job {JOB_NAME} has tasks that are not RUNNING after 120 s")
+    say(f"Flink job {JOB_NAME}: {'running' if result.already_running else 'submitted'}")
+    apply_repo(settings)
+    _ensure_model(settings, say)
+    procs = sup.processes()
+    if procs.get("generator", {}).get("statename") == "RUNNING":
+        sup.stop("generator")  # chaos must know every event it checks
+        restore.paused_generator = True
+        say("paused the supervised generator for the run")
+    for name in APP_SERVICES:
+        if procs.get(name, {}).get("statename") != "RUNNING":
+            sup.start(name)
+            restore.started.append(name)
+    if wait_until(lambda: all(_running(sup, n) for n in APP_SERVICES), 60) is None:
+        raise ChaosError(f"pipeline services not all RUNNING after 60 s: {APP_SERVICES}")
+    return restore
+
+
+def _running(sup: Supervisor, name: str) -> bool:
+    return sup.processes().get(name, {}).get("statename") == "RUNNING"
+
+
+def _ensure_model(settings: Settings, say: Callable[[str], None]) -> None:
+    """The detector waits for a model; with none stored, save a baseline trained on a generated
+    clean day (a later `fraud_model` materialization supersedes it)."""
+    from streaming.detection.store import load_latest_model, save_model
+    from streaming.detection.train import train
+    from streaming.features.reference import compute_features
+    from streaming.generator import TrafficGenerator
+
+    if load_latest_model(settings) is not None:
+        return
+    gen = TrafficGenerator(7, settings.hash_salt.get_secret_value(), fraud=False)
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    frames = [b.to_frame() for b in gen.events_between(end - timedelta(days=1), end, 2.0)]
+    import pandas as pd
+
+    model = train(compute_features(pd.concat(frames, ignore_index=True)))
+    save_model(model, settings)
+    say(f"no detector model was stored: saved baseline {model.version} (a generated clean day)")
+
+
+def undo(settings: Settings, restore: Restore, say: Callable[[str], None]) -> None:
+    sup = Supervisor(settings)
+    for name in restore.started:
+        sup.stop(name)
+    if restore.paused_generator:
+        sup.start("generator")
+        say("resumed the supervised generator")
+    if restore.submitted_job:
+        from streaming.flink.rest import FlinkRest
+
+        FlinkRest(settings.flink_rest_url).cancel(restore.submitted_job)
+
+
+class Chaos:
+    def __init__(
+        self, settings: Settings, rate: float, phase_s: float, deadline_s: float,
+        say: Callable[[str], None],
+    ) -> None:  # fmt: skip
+        self.settings, self.rate = settings, rate
+        self.phase_s, self.deadline_s = phase_s, deadline_s
+        self.say = say
+        self.run_id = secrets.token_hex(4)
+        self.stores = Stores(settings)
+        self.producer = SteadyProducer(settings, rate, seed=int(self.run_id, 16))
+        self.started_at = datetime.now(UTC)
+        self.total = Phase()
+        self._store: Any = None
+
+    def feast(self) -> Any:
+        if self._store is None:
+            from streaming.features.store import open_store
+
+            self._store = open_store(self.settings)
+        return self._store
+
+    def run_fault(self, fault: Fault) -> FaultReport:
+        report = FaultReport(fault.name)
+        phase_start = time.monotonic()
+        poison_since = datetime.now(UTC)
+        self.producer.start()
+        try:
+            time.sleep(self.phase_s / 2)  # load before the fault (pacing, not settling)
+            injected = time.monotonic()
+            if fault.kind == "poison":
+                poison = checks.poison_records(self.run_id, POISON_PER_KIND)
+                checks.send_poison(self.settings, poison)
+                report.poison_sent = len(poison)
+                back: Callable[[], bool] = lambda: True  # noqa: E731
+            else:
+                back = inject(self.settings, fault)
+            report.back_after_s = _round(wait_until(back, self.deadline_s))
+            if report.back_after_s is None:
+                report.problems.append(f"{fault.target} not back within {self.deadline_s:.0f}s")
+            time.sleep(max(0.0, self.phase_s - (time.monotonic() - phase_start)))
+        finally:
+            phase = self.producer.stop()
+        self.total.merge(phase)
+        report.produced = len(phase.ids)
+        self._check_stored(report, phase, injected)
+        self._check_groups(report)
+        self._check_features(report, phase)
+        if fault.kind == "poison":
+            self._check_poison(report, poison_since)
+        return report
+
+    def _check_stored(self, report: FaultReport, phase: Phase, injected: float) -> None:
+        n = len(phase.ids)
+
+        def caught_up() -> bool:
+            return self.stores.postgres(phase).stored >= n and self.stores.lake(phase).stored >= n
+
+        waited = wait_until(caught_up, self.deadline_s)
+        if waited is not None:
+            report.recovery_s = round(time.monotonic() - injected, 1)
+        pg, lake = self.stores.postgres(phase), self.stores.lake(phase)
+        report.stored_postgres, report.stored_lake = pg.stored, lake.stored
+        report.duplicated = pg.duplicated + lake.duplicated
+        report.lost = max(pg.lost(n), lake.lost(n))
+        if report.lost or report.duplicated:
+            report.problems.append(
+                f"postgres {pg.stored}/{n} (+{pg.duplicated} dup), "
+                f"lake {lake.stored}/{n} (+{lake.duplicated} dup)"
+            )
+
+    def _check_groups(self, report: FaultReport) -> None:
+        def lags() -> dict[str, int]:
+            topics = {"clickstream": self.settings.topic, "features": self.settings.features_topic}
+            return {g: checks.group_lag(self.settings, g, topics[t]) for g, t in GROUPS.items()}
+
+        if wait_until(lambda: not any(lags().values()), self.deadline_s) is None:
+            behind = {g: n for g, n in lags().items() if n}
+            report.problems.append(f"consumer groups behind after {self.deadline_s:.0f}s: {behind}")
+
+    def _check_features(self, report: FaultReport, phase: Phase) -> None:
+        assert phase.last is not None
+        hi = phase.last - OUT_OF_ORDERNESS - timedelta(seconds=1)
+        lo = self.started_at
+        result = checks.FeatureCheck()
+
+        def complete() -> bool:
+            nonlocal result
+            result = checks.check_features(self.settings, lo, hi)
+            return not (result.missing or result.wrong)
+
+        wait_until(complete, self.deadline_s)
+        checks.features_topic_copies(self.settings, self.started_at, result)
+        report.feature_windows = result.windows
+        report.feature_problems = result.missing + result.wrong + result.conflicting_copies
+        report.replayed_feature_copies = result.replayed_copies
+        if report.feature_problems:
+            report.problems.append(
+                f"features: {result.missing} missing, {result.wrong} wrong, "
+                f"{result.conflicting_copies} conflicting copies of {result.windows} windows "
+                f"{result.examples}"
+            )
+        examples: list[str] = []
+
+        def online_current() -> bool:
+            nonlocal examples
+            report.online_segments, report.online_behind, examples = checks.online_lag(
+                self.settings, self.feast(), lo
+            )
+            return report.online_behind == 0
+
+        if wait_until(online_current, self.deadline_s) is None:
+            report.problems.append(f"online store behind on {report.online_behind}: {examples}")
+
+    def _check_poison(self, report: FaultReport, since: datetime) -> None:
+        expected = set(checks.CLICKSTREAM_CONSUMERS)
+        found: dict[int, set[str]] = {}
+
+        def all_there() -> bool:
+            nonlocal found
+            found = checks.poison_in_dlq(self.settings, self.run_id, since)
+            return sum(1 for s in found.values() if expected <= s) >= report.poison_sent
+
+        wait_until(all_there, self.deadline_s)
+        report.poison_in_dlq = sum(1 for s in found.values() if expected <= s)
+        if report.poison_in_dlq < report.poison_sent:
+            report.problems.append(
+                f"only {report.poison_in_dlq}/{report.poison_sent} poison records in the DLQ "
+                f"of both {sorted(expected)}"
+            )
+
+    def whole_run(self) -> FaultReport:
+        """Every event of the run, once more, after all faults."""
+        report = FaultReport("whole run", produced=len(self.total.ids))
+        pg, lake = self.stores.postgres(self.total), self.stores.lake(self.total)
+        n = report.produced
+        report.stored_postgres, report.stored_lake = pg.stored, lake.stored
+        report.duplicated = pg.duplicated + lake.duplicated
+        report.lost = max(pg.lost(n), lake.lost(n))
+        if report.lost or report.duplicated:
+            report.problems.append(f"postgres {pg.stored}/{n}, lake {lake.stored}/{n}")
+        assert self.total.last is not None
+        closed = self.total.last - OUT_OF_ORDERNESS - timedelta(seconds=1)
+        result = checks.check_features(self.settings, self.started_at, closed)
+        checks.features_topic_copies(self.settings, self.started_at, result)
+        report.feature_windows = result.windows
+        report.feature_problems = result.missing + result.wrong + result.conflicting_copies
+        report.replayed_feature_copies = result.replayed_copies
+        if report.feature_problems:
+            report.problems.append(f"features: {result.examples}")
+        return report
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def run_chaos(
+    settings: Settings,
+    faults: list[Fault],
+    *,
+    rate: float = 1000.0,
+    phase_s: float = 10.0,
+    deadline_s: float = 180.0,
+    say: Callable[[str], None] = log.info,
+    on_report: Callable[[FaultReport], None] = lambda _r: None,
+) -> list[FaultReport]:
+    restore = prepare(settings, say)
+    chaos = Chaos(settings, rate, phase_s, deadline_s, say)
+    reports: list[FaultReport] = []
+    try:
+        for fault in faults:
+            say(f"{fault.name}: producing {rate:,.0f} events/s, fault at {phase_s / 2:.0f}s")
+            report = chaos.run_fault(fault)
+            reports.append(report)
+            on_report(report)
+        if chaos.total.ids:
+            reports.append(chaos.whole_run())
+            on_report(reports[-1])
+    finally:
+        undo(settings, restore, say)
+    return reports
