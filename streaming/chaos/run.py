@@ -21,28 +21,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streaming.chaos import checks
-from streaming.chaos.faults import APP_SERVICES, JOB_NAME, Fault, flink_running, inject, wait_until
+from streaming.chaos.faults import Fault, inject, wait_until
 from streaming.chaos.ledger import Phase, SteadyProducer, Stores
-from streaming.db.connect import connect
-from streaming.db.migrations import migrate
-from streaming.kafka.topics import ensure_topics
+from streaming.chaos.pipeline import GROUPS, prepare, undo
 from streaming.settings import Settings
-from streaming.stack.supervisor import Supervisor
 
 log = logging.getLogger("adnomaly.chaos")
 
 OUT_OF_ORDERNESS = timedelta(seconds=5)  # the features job's default (`flink submit`)
 POISON_PER_KIND = 10
-GROUPS = {  # consumer group -> the topic it reads
-    "adnomaly-db-sink": "clickstream",
-    "adnomaly-lake-sink": "clickstream",
-    "adnomaly-feast-ingestor": "features",
-    "adnomaly-detector": "features",
-}
-
-
-class ChaosError(RuntimeError):
-    """The stack is not in a state chaos can run against."""
 
 
 @dataclass
@@ -70,89 +57,6 @@ class FaultReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok}
-
-
-@dataclass
-class Restore:
-    """What chaos changed on the stack, undone at the end."""
-
-    started: list[str] = field(default_factory=list)
-    paused_generator: bool = False
-    submitted_job: str | None = None
-
-
-def prepare(settings: Settings, say: Callable[[str], None]) -> Restore:
-    sup = Supervisor(settings)
-    if not sup.running():
-        raise ChaosError(
-            f"the native stack is not running (no supervisor in {settings.state_dir}): `make up`"
-        )
-    ensure_topics(settings)
-    with connect(settings) as conn:
-        migrate(conn)
-    restore = Restore()
-    from streaming.features.store import apply_repo
-    from streaming.flink.config import JobConfig
-    from streaming.flink.submit import submit
-
-    result = submit(settings, JobConfig(name=JOB_NAME, source_topic=settings.topic,
-                                        features_topic=settings.features_topic))  # fmt: skip
-    if not result.already_running:
-        restore.submitted_job = result.jid
-    if wait_until(lambda: flink_running(settings), 120) is None:
-        raise ChaosError(f"Flink job {JOB_NAME} has tasks that are not RUNNING after 120 s")
-    say(f"Flink job {JOB_NAME}: {'running' if result.already_running else 'submitted'}")
-    apply_repo(settings)
-    _ensure_model(settings, say)
-    procs = sup.processes()
-    if procs.get("generator", {}).get("statename") == "RUNNING":
-        sup.stop("generator")  # chaos must know every event it checks
-        restore.paused_generator = True
-        say("paused the supervised generator for the run")
-    for name in APP_SERVICES:
-        if procs.get(name, {}).get("statename") != "RUNNING":
-            sup.start(name)
-            restore.started.append(name)
-    if wait_until(lambda: all(_running(sup, n) for n in APP_SERVICES), 60) is None:
-        raise ChaosError(f"pipeline services not all RUNNING after 60 s: {APP_SERVICES}")
-    return restore
-
-
-def _running(sup: Supervisor, name: str) -> bool:
-    return sup.processes().get(name, {}).get("statename") == "RUNNING"
-
-
-def _ensure_model(settings: Settings, say: Callable[[str], None]) -> None:
-    """The detector waits for a model; with none stored, save a baseline trained on a generated
-    clean day (a later `fraud_model` materialization supersedes it)."""
-    from streaming.detection.store import load_latest_model, save_model
-    from streaming.detection.train import train
-    from streaming.features.reference import compute_features
-    from streaming.generator import TrafficGenerator
-
-    if load_latest_model(settings) is not None:
-        return
-    gen = TrafficGenerator(7, settings.hash_salt.get_secret_value(), fraud=False)
-    end = datetime.now(UTC).replace(second=0, microsecond=0)
-    frames = [b.to_frame() for b in gen.events_between(end - timedelta(days=1), end, 2.0)]
-    import pandas as pd
-
-    model = train(compute_features(pd.concat(frames, ignore_index=True)))
-    save_model(model, settings)
-    say(f"no detector model was stored: saved baseline {model.version} (a generated clean day)")
-
-
-def undo(settings: Settings, restore: Restore, say: Callable[[str], None]) -> None:
-    sup = Supervisor(settings)
-    for name in restore.started:
-        sup.stop(name)
-    if restore.paused_generator:
-        sup.start("generator")
-        say("resumed the supervised generator")
-    if restore.submitted_job:
-        from streaming.flink.rest import FlinkRest
-
-        FlinkRest(settings.flink_rest_url).cancel(restore.submitted_job)
 
 
 class Chaos:
@@ -228,8 +132,10 @@ class Chaos:
 
     def _check_groups(self, report: FaultReport) -> None:
         def lags() -> dict[str, int]:
-            topics = {"clickstream": self.settings.topic, "features": self.settings.features_topic}
-            return {g: checks.group_lag(self.settings, g, topics[t]) for g, t in GROUPS.items()}
+            return {
+                g: checks.group_lag(self.settings, g, getattr(self.settings, topic))
+                for g, topic in GROUPS.items()
+            }
 
         if wait_until(lambda: not any(lags().values()), self.deadline_s) is None:
             behind = {g: n for g, n in lags().items() if n}

@@ -129,6 +129,48 @@ def online(
     report(result, as_json, console)
 
 
+@app.command()
+def soak(
+    as_json: Json = False,
+    minutes: Annotated[float, typer.Option(min=0.5, help="minutes of load")] = 10,
+    rate: Annotated[float, typer.Option(min=1, help="events/s held end to end")] = 10_000,
+) -> None:
+    """The whole running pipeline at RATE events/s for MINUTES: consumer lag (max, end, time to
+    drain), produce→PostgreSQL p50/p99 and the memory of every service over time."""
+    from rich.table import Table
+
+    from streaming.bench.soak import bench_soak
+    from streaming.chaos.pipeline import PipelineError
+
+    try:
+        result = bench_soak(get_settings(), minutes, rate, say=lambda m: console.print(f"[dim]{m}"))
+    except PipelineError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    x = result.extra
+    table = Table(title="memory of every service, MiB (RSS of its process tree)")
+    for col in ("service", "before load", "after warm-up", "end", "growth", "within bound"):
+        table.add_column(col, justify="left" if col == "service" else "right")
+    for name, m in x["memory_mib"].items():
+        table.add_row(name, f"{m['start']:,.0f}", f"{m['warm']:,.0f}", f"{m['end']:,.0f}",
+                      f"{m['growth']:+,.0f}", "yes" if m["ok"] else "[red]NO")  # fmt: skip
+    console.print(table)
+    drained = x["lag_zero_after_s"]
+    console.print(
+        f"held {x['produced_eps']:,} events/s produced, {result.throughput_eps:,.0f}/s stored in "
+        f"PostgreSQL ({x['stored_postgres']:,} of {x['produced']:,}); lag max {x['lag_max']:,}, "
+        f"zero {('after ' + format(drained, '.1f') + ' s') if drained is not None else 'NEVER'} "
+        f"(target ≤ {x['drain_target_s']:.0f} s); produce→PostgreSQL p50 {x['p50_ms']:,.0f} ms, "
+        f"p99 {x['p99_ms']:,.0f} ms; memory bound: {x['memory_bound']}; chart {x['chart']}"
+    )
+    if as_json:
+        import json
+
+        print(json.dumps(result.as_dict()))
+    if not (x["drain_ok"] and x["memory_ok"] and x["stored_postgres"] == x["produced"]):
+        raise typer.Exit(1)
+
+
 @app.command("all")
 def all_benchmarks(
     runs: Runs = 3,

@@ -54,7 +54,8 @@ def chaos(
     """Inject each fault into the running stack (`make up` first) while a bounded, known set of
     events flows, and verify exactly-once storage, features, the online store and the DLQ."""
     from streaming.chaos.faults import by_names
-    from streaming.chaos.run import ChaosError, run_chaos
+    from streaming.chaos.pipeline import PipelineError
+    from streaming.chaos.run import run_chaos
 
     try:
         selected = by_names(faults)
@@ -73,7 +74,7 @@ def chaos(
             get_settings(), selected, rate=rate, phase_s=phase_seconds, deadline_s=deadline,
             say=lambda m: console.print(f"[dim]{m}"), on_report=on_report,
         )  # fmt: skip
-    except ChaosError as exc:
+    except PipelineError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     console.print(_table(reports))
