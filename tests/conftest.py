@@ -68,3 +68,9 @@ TEST_ENV = {
     **_credentials(),
 }
 os.environ.update(TEST_ENV)
+
+
+def pytest_collection_modifyitems(items: list) -> None:  # type: ignore[type-arg]
+    """Whole-pipeline tests (chaos, soak) restart servers and fill the default topics and
+    tables: they run after every other test."""
+    items.sort(key=lambda item: item.get_closest_marker("whole_pipeline") is not None)

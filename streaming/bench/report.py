@@ -26,6 +26,7 @@ def suite() -> dict[str, Bench]:
     from streaming.bench.online import bench_online
     from streaming.bench.producer import bench_producer
     from streaming.bench.sinks import bench_db_sink, bench_lake_sink
+    from streaming.bench.soak import bench_soak
 
     return {
         "producer": lambda s, r: bench_producer(s, 300_000, r),
@@ -34,6 +35,8 @@ def suite() -> dict[str, Bench]:
         "latency": lambda s, r: bench_latency(s, 10_000, 30),
         "flink": lambda s, r: bench_flink(s, 1_000_000, r, 5_000, 45),
         "online": lambda s, r: bench_online(s, r, 50_000, 2_000),
+        # the running pipeline end to end (needs `make up`); one long run, not a median
+        "soak": lambda s, r: bench_soak(s, 10, 10_000),
     }
 
 
@@ -81,7 +84,37 @@ def write_markdown(results: list[BenchResult], failures: dict[str, str]) -> Path
         "|---|---|---|---|---|---|---|",
         *(_row(r) for r in results),
     ]
+    soak = next((r for r in results if r.name == "soak"), None)
+    if soak is not None:
+        lines += ["", *soak_section(soak)]
     if failures:
         lines += ["", "Failed in this run:", *(f"- {n}: {e}" for n, e in failures.items())]
     out.write_text("\n".join(lines) + "\n")
     return out
+
+
+def soak_section(result: BenchResult) -> list[str]:
+    x = result.extra
+    drained = x["lag_zero_after_s"]
+    lines = [
+        f"## Soak: {result.target_eps:,.0f} events/s for {x['minutes']:g} minutes",
+        "",
+        f"Produced {x['produced']:,} ({x['produced_eps']:,}/s), stored in PostgreSQL "
+        f"{x['stored_postgres']:,}. Consumer lag (all groups, Flink's included) max "
+        f"{x['lag_max']:,}; back to zero {f'{drained:.1f} s' if drained is not None else 'NEVER'} "
+        f"after the load stopped (target ≤ {x['drain_target_s']:.0f} s). Produce→PostgreSQL "
+        f"p50 {x['p50_ms']:,.0f} ms, p99 {x['p99_ms']:,.0f} ms.",
+        "",
+        "![soak](soak.png)",
+        "",
+        f"Memory (RSS of each service's process tree, MiB); bound: {x['memory_bound']}.",
+        "",
+        "| service | before load | after warm-up | end | growth | within bound |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, m in x["memory_mib"].items():
+        lines.append(
+            f"| {name} | {m['start']:,.0f} | {m['warm']:,.0f} | {m['end']:,.0f} "
+            f"| {m['growth']:+,.0f} | {'yes' if m['ok'] else 'NO'} |"
+        )
+    return lines

@@ -1,11 +1,13 @@
 """Checks beyond event counts: features against an independent computation, the online store
 against the feature table, and poison records against the DLQ.
 
-Features: every window Flink must have closed (its end at least the out-of-orderness behind the
-newest produced event) is recomputed in pandas from the events stored in PostgreSQL, minus the
-ones Flink itself recorded as late in `flink_dropped_events`, and compared with
-`feature_aggregates`. The features topic is read too: a window may be replayed after a
-TaskManager restart (identical copies), but two different rows for one window are a duplicate.
+Features: every window that lies wholly inside the experiment (so it holds no event from
+before, whose history this run cannot vouch for) and that Flink must have closed (its end at
+least the out-of-orderness behind the newest produced event) is recomputed in pandas from the
+events stored in PostgreSQL, minus the ones Flink itself recorded as late in
+`flink_dropped_events`, and compared with `feature_aggregates`. The features topic is read
+too: a window may be replayed after a TaskManager restart (identical copies), but two different
+rows for one window are a duplicate.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -56,7 +58,8 @@ def _table(settings: Settings, lo: datetime, hi: datetime) -> pd.DataFrame:
     cols = ", ".join(["geo", "platform", "window_start", "window_end", *FEATURE_NAMES])
     with connect(settings) as conn:
         rows = conn.execute(
-            f"SELECT {cols} FROM feature_aggregates WHERE window_end > %s AND window_end <= %s",  # noqa: S608 (fixed column list)
+            f"SELECT {cols} FROM feature_aggregates"  # noqa: S608 (a fixed column list)
+            " WHERE window_start >= %s AND window_end <= %s",
             (lo, hi),
         ).fetchall()
     return pd.DataFrame(rows, columns=["geo", "platform", "window_start", "window_end",
@@ -64,16 +67,17 @@ def _table(settings: Settings, lo: datetime, hi: datetime) -> pd.DataFrame:
 
 
 def expected_windows(settings: Settings, lo: datetime, hi: datetime) -> pd.DataFrame:
-    """Windows ending in (lo, hi], computed from the stored events alone."""
+    """Windows starting at or after `lo` and ending by `hi`, from the stored events alone."""
     with connect(settings) as conn:
-        rows = conn.execute(_EVENTS_SQL, (lo - timedelta(minutes=5), hi)).fetchall()
+        rows = conn.execute(_EVENTS_SQL, (lo, hi)).fetchall()
     columns = ["timestamp", "geo", "platform", "user_id_hash", "user_agent", "CTR",
                "bounce_rate", "CPC", "conversion"]  # fmt: skip
     events = pd.DataFrame(rows, columns=columns)
     events["geo"] = events["geo"].str.strip()
     ref = compute_features(events)
+    starts = pd.to_datetime(ref["window_start"], utc=True)
     ends = pd.to_datetime(ref["window_end"], utc=True)
-    return ref[(ends > pd.Timestamp(lo)) & (ends <= pd.Timestamp(hi))]
+    return ref[(starts >= pd.Timestamp(lo)) & (ends <= pd.Timestamp(hi))]
 
 
 def check_features(settings: Settings, lo: datetime, hi: datetime) -> FeatureCheck:

@@ -4,6 +4,7 @@ it), a restarted server must answer its health probe again."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -11,11 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+import psycopg
+from botocore.exceptions import BotoCoreError, ClientError
+from confluent_kafka import KafkaException
+
 from streaming.flink.rest import FlinkRest
 from streaming.settings import Settings
 from streaming.stack.health import probe
 from streaming.stack.supervisor import Supervisor
 
+log = logging.getLogger("adnomaly.chaos")
 JOB_NAME: Final = "adnomaly-features"
 APP_SERVICES: Final = ("db-sink", "lake-sink", "feast-ingestor", "detector")
 PROBE_KIND: Final = {
@@ -97,6 +103,17 @@ def flink_running(settings: Settings) -> bool:
         return False
 
 
+# what a check may meet while a server is still coming back: it is asked again
+TRANSIENT: Final = (
+    OSError,
+    RuntimeError,
+    KafkaException,
+    BotoCoreError,
+    ClientError,
+    psycopg.Error,
+)
+
+
 def wait_until(check: Callable[[], bool], deadline_s: float) -> float | None:
     """Seconds until `check` held, or None when the deadline passed first."""
     start = time.monotonic()
@@ -104,7 +121,7 @@ def wait_until(check: Callable[[], bool], deadline_s: float) -> float | None:
         try:
             if check():
                 return time.monotonic() - start
-        except (OSError, RuntimeError):
-            pass  # a server that is still coming back answers with an error
-        time.sleep(0.5)
+        except TRANSIENT as exc:
+            log.debug("not yet: %s", exc)
+        time.sleep(0.5)  # polling cadence
     return None

@@ -1,0 +1,58 @@
+"""The supervised pipeline under faults and under load, on the suite's own stack: `adnomaly
+chaos` must find every fault recovered with nothing lost or stored twice, and `adnomaly bench
+soak` must drain its lag in time with bounded memory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from streaming.bench.soak import bench_soak
+from streaming.chaos.faults import FAULTS
+from streaming.settings import Settings
+from streaming.stack.supervisor import Supervisor
+
+pytestmark = [pytest.mark.integration, pytest.mark.whole_pipeline]
+
+
+def test_chaos_every_fault_recovers_exactly_once(stack: Settings) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "streaming.cli", "chaos", "--json", "--rate", "800",
+         "--phase-seconds", "16", "--deadline", "150"],
+        check=False, capture_output=True, text=True, timeout=1500,
+    )  # fmt: skip
+    assert run.stdout.strip(), run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    reports = {r["fault"]: r for r in result["faults"]}
+    assert set(reports) == {f.name for f in FAULTS} | {"whole run"}
+    failed = {name: r["problems"] for name, r in reports.items() if not r["ok"]}
+    assert not failed, failed
+    assert run.returncode == 0, run.stderr[-3000:]
+    for r in reports.values():
+        assert r["produced"] > 0
+        assert r["stored_postgres"] == r["stored_lake"] == r["produced"]
+        assert r["duplicated"] == r["lost"] == 0
+    whole = reports["whole run"]
+    assert whole["feature_windows"] > 0, "the run was too short to close a feature window"
+    assert reports["poison burst"]["poison_in_dlq"] == reports["poison burst"]["poison_sent"] > 0
+    assert max(r["online_segments"] for r in reports.values()) > 0
+    # the run put the stack back as it found it: the pipeline services stopped again
+    states = {n: p["statename"] for n, p in Supervisor(stack).processes().items()}
+    assert all(states[n] != "RUNNING" for n in ("db-sink", "lake-sink", "detector")), states
+
+
+def test_soak_drains_in_time_with_bounded_memory(stack: Settings, tmp_path: Path) -> None:
+    result = bench_soak(stack, minutes=1, rate=2000, chart_path=tmp_path / "soak.png")
+    x = result.extra
+    assert x["produced"] > 0.9 * 2000 * 60, x
+    assert x["stored_postgres"] == x["produced"]
+    assert x["drain_ok"], f"lag zero after {x['lag_zero_after_s']} s"
+    assert x["p99_ms"] < 5000, x
+    services = {"kafka", "postgres", "db-sink", "lake-sink", "flink-taskmanager"}
+    assert services <= set(x["memory_mib"])
+    assert x["memory_ok"], x["memory_mib"]
+    assert (tmp_path / "soak.png").stat().st_size > 10_000
