@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,10 +115,15 @@ TRANSIENT: Final = (
 )
 
 
+# set on SIGINT/SIGTERM: every wait ends at once (a client library may swallow the
+# KeyboardInterrupt, e.g. turning it into a cancelled query that looks transient)
+INTERRUPTED = threading.Event()
+
+
 def wait_until(check: Callable[[], bool], deadline_s: float) -> float | None:
     """Seconds until `check` held, or None when the deadline passed first."""
     start = time.monotonic()
-    while time.monotonic() - start < deadline_s:
+    while time.monotonic() - start < deadline_s and not INTERRUPTED.is_set():
         try:
             if check():
                 return time.monotonic() - start

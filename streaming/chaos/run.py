@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streaming.chaos import checks
-from streaming.chaos.faults import Fault, inject, wait_until
+from streaming.chaos.faults import INTERRUPTED, Fault, inject, wait_until
 from streaming.chaos.ledger import Phase, SteadyProducer, Stores
 from streaming.chaos.pipeline import GROUPS, prepare, undo
 from streaming.settings import Settings
@@ -231,8 +232,17 @@ def run_chaos(
     restore = prepare(settings, say)
     chaos = Chaos(settings, rate, phase_s, deadline_s, say)
     reports: list[FaultReport] = []
+
+    def interrupted(signum: int, _frame: object) -> None:
+        INTERRUPTED.set()
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
     try:
         for fault in faults:
+            if INTERRUPTED.is_set():
+                raise KeyboardInterrupt("interrupted")
             say(f"{fault.name}: producing {rate:,.0f} events/s, fault at {phase_s / 2:.0f}s")
             report = chaos.run_fault(fault)
             reports.append(report)
