@@ -3,10 +3,13 @@ sees each figure next to its limit (measured in the same run) at a glance."""
 
 from __future__ import annotations
 
+import json
+import os
 import platform
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -68,23 +71,53 @@ def chart(results: list[BenchResult], path: Path) -> None:
     plt.close(fig)
 
 
+RESULTS = PROJECT_ROOT / "benchmarks.json"
+
+
+def _stored() -> dict[str, dict[str, Any]]:
+    try:
+        return {r["name"]: r for r in json.loads(RESULTS.read_text())}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _from_stored(d: dict[str, Any]) -> BenchResult:
+    return BenchResult(d["name"], d["throughput_eps"], d["limit_eps"], d["runs"],
+                       d.get("target_eps"), d.get("extra", {}))  # fmt: skip
+
+
 def write_markdown(results: list[BenchResult], failures: dict[str, str]) -> Path:
+    """Merge this run's results into benchmarks.json (a benchmark not run now keeps its last
+    figure and date) and write BENCHMARKS.md and the chart from all of them."""
+    now = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    stored = _stored()
+    for r in results:
+        stored[r.name] = {"name": r.name, "throughput_eps": r.throughput_eps,
+                          "limit_eps": r.limit_eps, "runs": r.runs, "target_eps": r.target_eps,
+                          "extra": r.extra, "date": now}  # fmt: skip
+    order = list(suite())
+    names = sorted(stored, key=lambda n: order.index(n) if n in order else len(order))
+    RESULTS.write_text(json.dumps([stored[n] for n in names], indent=1, default=str) + "\n")
+    merged = [_from_stored(stored[n]) for n in names]
+    dates = {n: stored[n].get("date", "?") for n in names}
     out = PROJECT_ROOT / "BENCHMARKS.md"
-    chart(results, PROJECT_ROOT / "benchmarks.png")
+    chart(merged, PROJECT_ROOT / "benchmarks.png")
     lines = [
         "# Benchmarks",
         "",
-        f"Machine: {platform.node()}, {platform.machine()}, Python {platform.python_version()}; "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Medians of the runs; every limit is measured in "
-        "the same run (`adnomaly bench <name> --json`). Regenerate with `make bench`.",
+        f"Machine: {platform.node()}, {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}. Medians of the runs; every limit is measured in the same "
+        "run (`adnomaly bench <name> --json`). Regenerate with `make bench` "
+        '(`ARGS="--only producer,db-sink"` re-measures some and keeps the others).',
         "",
         "![ours vs limit](benchmarks.png)",
         "",
-        "| benchmark | ours (/s) | limit (/s) | ratio | target (/s) | runs | latencies (ms) |",
-        "|---|---|---|---|---|---|---|",
-        *(_row(r) for r in results),
+        "| benchmark | ours (/s) | limit (/s) | ratio | target (/s) | runs | latencies (ms) "
+        "| measured |",
+        "|---|---|---|---|---|---|---|---|",
+        *(f"{_row(r)} {dates[r.name]} |" for r in merged),
     ]
-    soak = next((r for r in results if r.name == "soak"), None)
+    soak = next((r for r in merged if r.name == "soak"), None)
     if soak is not None:
         lines += ["", *soak_section(soak)]
     if failures:
