@@ -61,7 +61,8 @@ def test_redis_requires_its_password(stack: Settings) -> None:
     anonymous = redis.Redis(host=stack.redis_host, port=stack.redis_port, socket_timeout=5)
     with pytest.raises(redis.exceptions.AuthenticationError):
         anonymous.ping()
-    wrong = redis.Redis(host=stack.redis_host, port=stack.redis_port, password="not-it",
+    impostor = "not-" + uuid.uuid4().hex
+    wrong = redis.Redis(host=stack.redis_host, port=stack.redis_port, password=impostor,
                         socket_timeout=5)  # fmt: skip
     with pytest.raises(redis.exceptions.AuthenticationError):
         wrong.ping()

