@@ -140,7 +140,7 @@ def soak_section(result: BenchResult) -> list[str]:
         "",
         "![soak](soak.png)",
         "",
-        f"Memory (RSS of each service's process tree, MiB); bound: {x['memory_bound']}.",
+        f"Memory (PSS of each service's process tree, MiB); bound: {x['memory_bound']}.",
         "",
         "| service | before load | after warm-up | end | growth | within bound |",
         "|---|---|---|---|---|---|",

@@ -5,10 +5,10 @@ sinks, Flink, the Feast ingestor and the detector run under the stack's supervis
 seconds the consumer lag of every group and the memory (RSS of the process tree) of every
 service are sampled. After the load stops, the lag must drain to zero within `drain_target_s`.
 Latency is produce→PostgreSQL per event: its generation stamp to `ingested_at`, which is the
-start of the transaction that stored it. Memory growth is judged from the end of a warm-up
-(a fifth of the run, at most a minute: JVM heaps and caches fill as load begins, which is not a
-leak) to the end: at most `MEMORY_BOUND_MIB` or `MEMORY_BOUND_SHARE` of the warm size,
-whichever is larger.
+start of the transaction that stored it. Memory is PSS (see `service_memory`). Its growth is
+judged from the end of a warm-up (a fifth of the run, at most a minute: JVM heaps and caches
+fill as load begins, which is not a leak) to the end: at most `MEMORY_BOUND_MIB` or
+`MEMORY_BOUND_SHARE` of the warm size, whichever is larger.
 """
 
 from __future__ import annotations
@@ -61,8 +61,9 @@ class Soak:
 
 
 def service_memory(settings: Settings) -> dict[str, float]:
-    """RSS in MiB of every running program of the supervisor, children included (the Flink
-    scripts start a JVM below a shell)."""
+    """Memory in MiB of every running program of the supervisor, children included (the Flink
+    scripts start a JVM below a shell): PSS, so pages shared between processes (PostgreSQL's
+    shared buffers, touched by every backend) count once, not once per process."""
     out: dict[str, float] = {}
     for name, info in Supervisor(settings).processes().items():
         if info["statename"] != "RUNNING" or not info["pid"]:
@@ -70,7 +71,7 @@ def service_memory(settings: Settings) -> dict[str, float]:
         try:
             proc = psutil.Process(info["pid"])
             tree = [proc, *proc.children(recursive=True)]
-            out[name] = sum(p.memory_info().rss for p in tree) / MIB
+            out[name] = sum(p.memory_full_info().pss for p in tree) / MIB
         except psutil.Error:
             continue
     return out
@@ -157,6 +158,8 @@ def _run(
     p50, p99, stored = _latency_ms(settings, started, stopped)
     memory = _memory_table(memory_before, soak.samples, warmup_s)
     lag_max = max((sum(s.lag.values()) for s in soak.samples), default=0)
+    groups = sorted(soak.groups())
+    lag_max_by_group = {g: max((s.lag.get(g, 0) for s in soak.samples), default=0) for g in groups}
     path = chart_path or PROJECT_ROOT / "soak.png"
     chart(soak.samples, load_s, path)
     result = BenchResult(
@@ -171,6 +174,7 @@ def _run(
             "stored_postgres": stored,
             "produced_eps": round(produced / load_s),
             "lag_max": lag_max,
+            "lag_max_by_group": lag_max_by_group,
             "lag_end": sum(soak.samples[-1].lag.values()) if soak.samples else None,
             "lag_zero_after_s": None if drained_after is None else round(drained_after, 1),
             "drain_target_s": drain_target_s,
@@ -226,14 +230,17 @@ def chart(samples: list[Sample], load_s: float, path: Path) -> None:
         max(b.produced - a.produced, 0) / max(b.at_s - a.at_s, 1e-9)
         for a, b in itertools.pairwise(samples)
     ]
-    top.plot(xs, rates, label="produced events/s")
-    top.plot(xs, [sum(s.lag.values()) for s in samples], label="consumer lag (all groups)")
+    top.plot(xs, rates, label="produced events/s", linewidth=2)
+    for group in sorted(samples[-1].lag):
+        note = " (commits on checkpoints)" if group == FLINK_GROUP else ""
+        top.plot(xs, [s.lag.get(group, 0) for s in samples], label=f"lag {group}{note}",
+                 linewidth=0.8)  # fmt: skip
     top.axvline(load_s, color="#999", linestyle="--", label="load stops")
     top.legend(loc="upper left", fontsize=8)
     top.set_ylabel("events")
     for name in sorted(samples[-1].rss_mib):
         bottom.plot(xs, [s.rss_mib.get(name, float("nan")) for s in samples], label=name)
-    bottom.set_ylabel("RSS, MiB")
+    bottom.set_ylabel("memory (PSS), MiB")
     bottom.set_xlabel("seconds since the load started")
     bottom.legend(loc="upper left", fontsize=7, ncol=3)
     fig.tight_layout()

@@ -148,7 +148,7 @@ def soak(
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     x = result.extra
-    table = Table(title="memory of every service, MiB (RSS of its process tree)")
+    table = Table(title="memory of every service, MiB (PSS of its process tree)")
     for col in ("service", "before load", "after warm-up", "end", "growth", "within bound"):
         table.add_column(col, justify="left" if col == "service" else "right")
     for name, m in x["memory_mib"].items():
