@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, cast, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast, get_args
 
+import numpy as np
 import orjson
 from pydantic import (
     AfterValidator,
@@ -33,6 +34,11 @@ from pydantic import (
     ValidationError,
 )
 from typing_extensions import TypedDict
+
+from streaming.wire_lines import Lines
+
+if TYPE_CHECKING:
+    from streaming.contract_fast import Parsed
 
 Geo = Literal[
     "US", "IN", "BR", "DE", "JP", "CA", "AU", "UK", "FR", "IT", "ES", "NL",
@@ -172,14 +178,26 @@ def validate_many(records: Sequence[dict[str, Any]] | Sequence[bytes]) -> list[C
         raise _contract_error(exc, first_index=0) from None
 
 
-def check_wire(values: Sequence[bytes], chunk: int = 8192) -> int:
-    """The producer's check: every value, exactly as it will be sent, against the contract,
-    without the cost of building ClickEvent objects nobody reads. Returns the count.
+def check_wire(values: Sequence[bytes] | Lines | Parsed, chunk: int = 16_384) -> int:
+    """The producer's check: every value, exactly as it will be sent, against the contract.
+    Returns the count; raises a ContractError naming the first bad record and its fields.
 
-    Chunked because a huge list of live result dicts makes the garbage collector rescan them
-    (200k at once measured 2.5x slower per event than 8k chunks).
+    Batches go through the columnar fast path (streaming.contract_fast), which accepts only what
+    the model accepts; whatever it leaves is validated here by pydantic, the final word. A batch
+    the fast path has parsed already (`contract_fast.parse`, e.g. on another thread) is checked
+    as it is.
     """
-    return len(wire_records(values, chunk))
+    from streaming.contract_fast import Parsed, accept, parse  # its checks derive from here
+
+    parts: Iterable[tuple[int, Parsed]] = (
+        [(0, values)]
+        if isinstance(values, Parsed)
+        else ((s, parse(values[s : s + chunk])) for s in range(0, len(values), chunk))
+    )
+    for start, parsed in parts:
+        for index in np.flatnonzero(~accept(parsed).ok).tolist():
+            _validate_joined(_WIRE, [parsed.source.value(index)], first_index=start + index)
+    return len(values.source) if isinstance(values, Parsed) else len(values)
 
 
 def wire_records(values: Sequence[bytes], chunk: int = 8192) -> list[dict[str, Any]]:
