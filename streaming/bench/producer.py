@@ -4,12 +4,13 @@ against raw produce of the same pre-serialized bytes with the same client settin
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from confluent_kafka import Producer
 
 from streaming.bench.common import BenchResult, median_result
-from streaming.generator import TrafficGenerator
+from streaming.generator import EventBatch, TrafficGenerator
 from streaming.kafka.config import producer_config
 from streaming.kafka.topics import DAY_MS, TopicSpec, ensure_topics
 from streaming.producer import ClickProducer
@@ -22,10 +23,14 @@ def _ours(settings: Settings, topic: str, events: int, seed: int) -> float:
     gen = TrafficGenerator(seed, settings.hash_salt.get_secret_value(), fraud=False)
     producer = ClickProducer(settings, topic)
     end = datetime.now(UTC)
+
+    def batches() -> Iterator[EventBatch]:
+        for i in range(events // BATCH):
+            lo = end - timedelta(seconds=(events // BATCH - i) * 10)
+            yield gen.batch(BATCH, lo, lo + timedelta(seconds=10))
+
     start_t = time.perf_counter()
-    for i in range(events // BATCH):
-        lo = end - timedelta(seconds=(events // BATCH - i) * 10)
-        producer.send_pairs(gen.batch(BATCH, lo, lo + timedelta(seconds=10)).pairs(validate=True))
+    producer.send_batches(batches())  # generated and validated on the way, as `gen` does
     stats = producer.flush()
     return stats.acked / (time.perf_counter() - start_t)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import jsonschema
 import pytest
 
-from streaming.contract import SCHEMA_PATH, parse_event
+from streaming.contract import SCHEMA_PATH, ContractError, parse_event
 from streaming.generator import TrafficGenerator
 from streaming.producer import ClickProducer
 from streaming.settings import Settings
@@ -70,3 +71,33 @@ def test_labels_go_to_topic_and_table_not_events(stack: Settings) -> None:
     assert {r[0] for r in rows} == set(ids)
     for msg in read_all(stack, topic, producer.stats.produced - len(ids), deadline_s=30):
         assert b"incident" not in (msg.value() or b"")
+
+
+def test_pipelined_batches_arrive_whole_and_a_bad_one_stops_before_its_first_byte(
+    stack: Settings,
+) -> None:
+    """send_batches validates each batch (on a worker thread, ahead of the produce loop)
+    before a byte of it is sent: batches before a bad one arrive whole, nothing after it."""
+    topic = unique_topic(stack, "pipelined")
+    gen = TrafficGenerator(12, stack.hash_salt.get_secret_value(), incidents_per_day=48)
+    end = datetime(2026, 3, 4, tzinfo=UTC)
+    batches = [gen.batch(3_000, end - timedelta(hours=h + 1), end - timedelta(hours=h))
+               for h in range(4)]  # fmt: skip
+    good = [pair for batch in batches[:2] for pair in batch.pairs()]
+    cpc = batches[2].cpc.copy()
+    cpc[1234] = 9.5  # outside the contract's range
+    broken = replace(batches[2], cpc=cpc)
+    producer = ClickProducer(stack, topic)
+    with pytest.raises(ContractError, match="record 1234: CPC"):
+        producer.send_batches([batches[0], batches[1], broken, batches[3]])
+    producer.flush(60)
+    got = read_all(stack, topic, len(good), deadline_s=30)
+    assert sorted((m.key(), m.value()) for m in got) == sorted(good)
+
+    again = unique_topic(stack, "pipelined-ok")
+    producer = ClickProducer(stack, again)
+    assert producer.send_batches(iter(batches)) == sum(len(b) for b in batches)
+    stats = producer.flush(60)
+    assert stats.failed == 0 and stats.labels == len({i.id for b in batches for i in b.incidents})
+    expected = sorted(pair for batch in batches for pair in batch.pairs())
+    assert sorted((m.key(), m.value()) for m in read_all(stack, again, len(expected))) == expected
