@@ -9,12 +9,13 @@ shorter rewrite land in later objects whose first offsets are new.
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from streaming.db.connect import connect
@@ -55,11 +56,11 @@ class LakeWriter:
         self.first_at: float | None = None
         self.bucket_ready = False
 
-    def add(self, batch: list[Accepted]) -> None:
-        if batch and self.first_at is None:
+    def add(self, batch: Accepted) -> None:
+        if len(batch) and self.first_at is None:
             self.first_at = time.monotonic()
-        self.buffer.extend(batch)
-        self.bytes += sum(len(a.raw) + 1 for a in batch)
+        self.buffer.append(batch)
+        self.bytes += sum(map(len, batch.raw)) + len(batch)
 
     def due(self) -> bool:
         if self.bytes >= self.max_bytes:
@@ -67,30 +68,31 @@ class LakeWriter:
         return self.first_at is not None and time.monotonic() - self.first_at >= self.max_age_s
 
     def discard(self, partitions: set[int]) -> None:
-        self.buffer = [a for a in self.buffer if a.partition not in partitions]
-        self.bytes = sum(len(a.raw) + 1 for a in self.buffer)
+        self.buffer = [b.without(partitions) for b in self.buffer]
+        self.bytes = sum(sum(map(len, b.raw)) + len(b) for b in self.buffer)
 
-    def take(self) -> list[Accepted]:
-        records = self.buffer
+    def take(self) -> Accepted:
+        records = Accepted.concat(self.buffer)
         self.buffer, self.bytes, self.first_at = [], 0, None
         return records
 
-    def objects(self, records: list[Accepted]) -> dict[str, bytes]:
-        """Group records into objects: one per (event hour, partition) run of records."""
-        groups: dict[tuple[int, int], list[Accepted]] = defaultdict(list)
-        for a in records:  # the hour as an integer per record; its path is formatted per group
-            groups[(int(a.timestamp.timestamp()) // 3600, a.partition)].append(a)
-        return {
-            object_key(self.prefix, _hour_path(hour), part, recs[0].offset): b"\n".join(
-                r.raw for r in recs
-            )
-            + b"\n"
-            for (hour, part), recs in groups.items()
-        }
+    def objects(self, records: Accepted) -> dict[str, bytes]:
+        """Group records into objects: one per (event hour, partition), records in consumption
+        order (so each object's name carries its first offset)."""
+        hours = records.ts_ms // 3_600_000
+        order = np.lexsort((np.arange(len(records)), records.partition, hours))
+        hours, partitions = hours[order], records.partition[order]
+        edges = np.flatnonzero((np.diff(hours) != 0) | (np.diff(partitions) != 0)) + 1
+        bounds = [0, *edges.tolist(), len(records)]
+        raw, rows, objects = records.raw, order.tolist(), {}
+        for lo, hi in itertools.pairwise(bounds):
+            first = rows[lo]
+            key = object_key(self.prefix, _hour_path(int(hours[lo])), int(partitions[lo]),
+                             int(records.offset[first]))  # fmt: skip
+            objects[key] = b"\n".join([raw[i] for i in rows[lo:hi]]) + b"\n"
+        return objects
 
-    def write(
-        self, records: list[Accepted], progress: dict[int, tuple[int, int]]
-    ) -> tuple[int, int]:
+    def write(self, records: Accepted, progress: dict[int, tuple[int, int]]) -> tuple[int, int]:
         try:
             self._ensure_bucket()
             objects = self.objects(records)
@@ -114,14 +116,14 @@ class LakeWriter:
             self.client.create_bucket(Bucket=self.bucket)
         self.bucket_ready = True
 
-    def _record_progress(
-        self, records: list[Accepted], progress: dict[int, tuple[int, int]]
-    ) -> None:
+    def _record_progress(self, records: Accepted, progress: dict[int, tuple[int, int]]) -> None:
         """Best effort: the lake's own durability never waits on PostgreSQL."""
-        counts: dict[int, int] = defaultdict(int)
-        for a in records:
-            counts[a.partition] += 1
-        rows = [(self.name, p, last, counts[p], 0, rej) for p, (last, rej) in progress.items()]
+        partitions, n = np.unique(records.partition, return_counts=True)
+        counts = dict(zip(partitions.tolist(), n.tolist(), strict=True))
+        rows = [
+            (self.name, p, last, counts.get(p, 0), 0, rejected)
+            for p, (last, rejected) in progress.items()
+        ]
         try:
             with connect(self.settings) as conn, conn.cursor() as cur:
                 cur.executemany(PROGRESS_SQL, rows)

@@ -1,15 +1,22 @@
-"""Split a polled batch into contract-valid events and rejects destined for the DLQ."""
+"""Split a polled batch into contract-valid events (as columns) and rejects for the DLQ."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from streaming.contract import ContractError, parse_event, wire_records
+import numpy as np
+import pyarrow as pa  # type: ignore[import-untyped]
+from numpy.typing import NDArray
+
+from streaming.contract import ContractError, format_timestamp, parse_event
+from streaming.contract_fast import accept
+from streaming.contract_rules import SCHEMA
 
 MAX_EVENT_BYTES = 16 * 1024  # a click event is ~400 bytes; anything this big is not one
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class KafkaRecord(Protocol):
@@ -23,13 +30,51 @@ class KafkaRecord(Protocol):
 
 @dataclass(frozen=True)
 class Accepted:
-    """A contract-valid record: its exact bytes (what the stores keep) and its event time."""
+    """Contract-valid records in consumption order, as columns: their exact bytes (what the
+    lake keeps), their source position, event time and contract fields (what PostgreSQL
+    gets, `table`, with contract_rules.SCHEMA)."""
 
-    raw: bytes
-    timestamp: datetime
-    partition: int
-    offset: int
-    fields: dict[str, Any]
+    raw: list[bytes]
+    partition: NDArray[np.int64]
+    offset: NDArray[np.int64]
+    ts_ms: NDArray[np.int64]
+    table: Any
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    @staticmethod
+    def empty() -> Accepted:
+        none = np.zeros(0, np.int64)
+        return Accepted([], none, none, none, SCHEMA.empty_table())
+
+    @staticmethod
+    def concat(parts: Sequence[Accepted]) -> Accepted:
+        parts = [p for p in parts if len(p)]
+        if len(parts) <= 1:
+            return parts[0] if parts else Accepted.empty()
+        return Accepted(
+            [raw for p in parts for raw in p.raw],
+            np.concatenate([p.partition for p in parts]),
+            np.concatenate([p.offset for p in parts]),
+            np.concatenate([p.ts_ms for p in parts]),
+            pa.concat_tables([p.table for p in parts]),
+        )
+
+    def take(self, rows: NDArray[np.intp]) -> Accepted:
+        raw = self.raw
+        return Accepted(
+            [raw[i] for i in rows.tolist()],
+            self.partition[rows],
+            self.offset[rows],
+            self.ts_ms[rows],
+            self.table.take(pa.array(rows)),
+        )
+
+    def without(self, partitions: set[int]) -> Accepted:
+        if not partitions or not len(self):
+            return self
+        return self.take(np.flatnonzero(~np.isin(self.partition, list(partitions))))
 
 
 @dataclass(frozen=True)
@@ -42,38 +87,63 @@ class Rejected:
     offset: int
 
 
-def split(messages: Sequence[KafkaRecord]) -> tuple[list[Accepted], list[Rejected]]:
-    """Validate the batch in one pydantic-core call; fall back to one by one only when it
-    holds a bad record, so the common all-good batch stays fast."""
-    sized: list[tuple[KafkaRecord, bytes]] = []
+@dataclass(frozen=True)
+class Split:
+    accepted: Accepted
+    rejected: list[Rejected]
+    last_offsets: dict[int, int]  # partition -> last offset polled (accepted or not)
+
+
+def split(messages: Sequence[KafkaRecord]) -> Split:
+    """Validate the batch as columns (streaming.contract_fast); records that path does not
+    accept are validated one by one by pydantic, which may still accept them (a valid but
+    non-canonical timestamp, non-ASCII text) or names the error for the DLQ."""
+    raws: list[bytes] = []
+    kept: list[KafkaRecord] = []
+    partitions: list[int] = []
+    offsets: list[int] = []
     rejected: list[Rejected] = []
+    last: dict[int, int] = {}
     for msg in messages:
-        raw = msg.value() or b""
-        if len(raw) > MAX_EVENT_BYTES:
-            error = f"oversized record: {len(raw)} bytes > {MAX_EVENT_BYTES}"
-            rejected.append(_reject(msg, raw, error, ()))
-        elif not raw:
-            rejected.append(_reject(msg, raw, "empty record", ()))
-        else:
-            sized.append((msg, raw))
-    try:
-        records = wire_records([raw for _, raw in sized])
-        accepted = [_accept(msg, raw, rec) for (msg, raw), rec in zip(sized, records, strict=True)]
-        return accepted, rejected
-    except ContractError:
-        pass
-    accepted = []
-    for msg, raw in sized:
+        raw, partition, offset = msg.value() or b"", msg.partition() or 0, msg.offset() or 0
+        last[partition] = offset
+        if 0 < len(raw) <= MAX_EVENT_BYTES:
+            raws.append(raw)
+            kept.append(msg)
+            partitions.append(partition)
+            offsets.append(offset)
+            continue
+        error = f"oversized record: {len(raw)} bytes > {MAX_EVENT_BYTES}" if raw else "empty record"
+        rejected.append(Rejected(raw, msg.key(), error, (), partition, offset))
+    fast = accept(raws)
+    rows, table, ts_ms = np.flatnonzero(fast.ok), fast.table, fast.ts_ms
+    slow: list[tuple[int, dict[str, Any], int]] = []
+    for i in np.flatnonzero(~fast.ok).tolist():
         try:
-            accepted.append(_accept(msg, raw, parse_event(raw).__dict__))
+            slow.append((i, *_row(raws[i])))
         except ContractError as err:
-            rejected.append(_reject(msg, raw, str(err), err.fields))
-    return accepted, rejected
+            rejected.append(Rejected(raws[i], kept[i].key(), str(err), err.fields,
+                                     partitions[i], offsets[i]))  # fmt: skip
+    if slow:  # merge back into consumption order
+        rows = np.concatenate([rows, [i for i, _, _ in slow]]).astype(np.intp)
+        table = pa.concat_tables([table, pa.Table.from_pylist([r for _, r, _ in slow], SCHEMA)])
+        ts_ms = np.concatenate([ts_ms, [t for _, _, t in slow]]).astype(np.int64)
+        order = np.argsort(rows, kind="stable")
+        rows, table, ts_ms = rows[order], table.take(pa.array(order)), ts_ms[order]
+    everything = rows.size == len(raws)
+    accepted = Accepted(
+        raws if everything else [raws[i] for i in rows.tolist()],
+        np.array(partitions, dtype=np.int64)[rows],
+        np.array(offsets, dtype=np.int64)[rows],
+        ts_ms,
+        table,
+    )
+    return Split(accepted, rejected, last)
 
 
-def _accept(msg: KafkaRecord, raw: bytes, fields: dict[str, Any]) -> Accepted:
-    return Accepted(raw, fields["timestamp"], msg.partition() or 0, msg.offset() or 0, fields)
-
-
-def _reject(msg: KafkaRecord, raw: bytes, error: str, fields: tuple[str, ...]) -> Rejected:
-    return Rejected(raw, msg.key(), error, fields, msg.partition() or 0, msg.offset() or 0)
+def _row(raw: bytes) -> tuple[dict[str, Any], int]:
+    """pydantic's verdict on one record, as a row of the table and its event time."""
+    fields = dict(parse_event(raw).__dict__)
+    stamp: datetime = fields["timestamp"]
+    fields["timestamp"] = format_timestamp(stamp)
+    return fields, (stamp - _EPOCH) // timedelta(milliseconds=1)

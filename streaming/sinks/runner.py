@@ -15,10 +15,11 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol
 
+import numpy as np
 from confluent_kafka import Consumer, KafkaException, TopicPartition
+from numpy.typing import NDArray
 
 from streaming.kafka.config import consumer_config
 from streaming.kafka.consume import consume_records
@@ -39,15 +40,13 @@ class Writer(Protocol):
 
     name: str
 
-    def add(self, batch: list[Accepted]) -> None: ...
+    def add(self, batch: Accepted) -> None: ...
     def due(self) -> bool: ...
-    def take(self) -> list[Accepted]:
+    def take(self) -> Accepted:
         """Hand over the buffered records; the buffer starts empty again."""
         ...
 
-    def write(
-        self, records: list[Accepted], progress: dict[int, tuple[int, int]]
-    ) -> tuple[int, int]:
+    def write(self, records: Accepted, progress: dict[int, tuple[int, int]]) -> tuple[int, int]:
         """Make `records` durable; returns (stored, duplicates skipped). `progress` is
         partition -> (last offset, records rejected) for the sink_progress table."""
         ...
@@ -59,10 +58,14 @@ class Writer(Protocol):
 class Batch:
     """Records handed to the store plus what is committed once they are durable."""
 
-    records: list[Accepted]
+    records: Accepted
     offsets: dict[int, int]
     rejects: Counter[int]
-    times: list[datetime]
+    times: list[NDArray[np.int64]]  # event times (epoch ms), kept only for `on_commit`
+
+    @staticmethod
+    def empty() -> Batch:
+        return Batch(Accepted.empty(), {}, Counter(), [])
 
 
 @dataclass
@@ -93,22 +96,24 @@ class SinkRunner:
         poll_timeout_s: float = 0.2,
         max_backoff_s: float = 10.0,
         instance_id: str | None = None,
-        on_commit: Callable[[list[datetime]], None] | None = None,
+        on_commit: Callable[[NDArray[np.int64]], None] | None = None,
     ) -> None:
         self.topic = topic or settings.topic
         self.writer = writer
         self.batch_size = batch_size
+        self.max_pending = 8 * batch_size
+        self.pending_records = 0
         self.poll_timeout_s = poll_timeout_s
         self.max_backoff_s = max_backoff_s
         config = consumer_config(settings, f"adnomaly-{writer.name}", group_id, instance_id)
         self.consumer = Consumer(config)
         self.assigned_at: float | None = None
         self.dlq = DeadLetters(settings, writer.name, self.topic)
-        self.pending = Batch([], {}, Counter(), [])  # consumed, not yet handed to the store
+        self.pending = Batch.empty()  # consumed, not yet handed to the store
         self.inflight: tuple[Batch, Future[tuple[int, int] | None]] | None = None
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{writer.name}-write")
         self.stats = SinkStats()
-        self.on_commit = on_commit  # sees the event times of each committed batch (latency)
+        self.on_commit = on_commit  # sees the event times (epoch ms) of each committed batch
         self.stopping = False
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -151,8 +156,11 @@ class SinkRunner:
                     last_data = time.monotonic()
                 elif idle_exit_s is not None and self._idle_for(last_data) > idle_exit_s:
                     break
-                # caught up (an empty poll) is as good a reason to write as size or age
-                if self.pending.offsets and (self.writer.due() or not polled):
+                # caught up (an empty poll) is as good a reason to write as size or age; while
+                # the store is busy with the last batch, keep consuming into this one instead
+                # of waiting (bigger transactions when the store is the bottleneck), up to a cap
+                wanted = bool(self.pending.offsets) and (self.writer.due() or not polled)
+                if wanted and (self._store_idle() or self.pending_records >= self.max_pending):
                     self._dispatch()
                 self._reap(block=False)
                 if time.monotonic() - last_log > 5:
@@ -181,16 +189,16 @@ class SinkRunner:
         good = consume_records(self.consumer, self.batch_size, self.poll_timeout_s, log)
         if not good:
             return False
-        accepted, rejected = split(good)
-        self.writer.add(accepted)
-        self.dlq.add(rejected)
-        for msg in good:
-            self.pending.offsets[msg.partition() or 0] = msg.offset() or 0
-        self.pending.rejects.update(r.partition for r in rejected)
+        polled = split(good)
+        self.writer.add(polled.accepted)
+        self.pending_records += len(good)
+        self.dlq.add(polled.rejected)
+        self.pending.offsets.update(polled.last_offsets)
+        self.pending.rejects.update(r.partition for r in polled.rejected)
         if self.on_commit is not None:
-            self.pending.times.extend(a.timestamp for a in accepted)
+            self.pending.times.append(polled.accepted.ts_ms)
         self.stats.consumed += len(good)
-        self.stats.rejected += len(rejected)
+        self.stats.rejected += len(polled.rejected)
         return True
 
     def _dispatch(self) -> None:
@@ -198,8 +206,11 @@ class SinkRunner:
         self._reap(block=True)
         batch = self.pending
         batch.records = self.writer.take()
-        self.pending = Batch([], {}, Counter(), [])
+        self.pending, self.pending_records = Batch.empty(), 0
         self.inflight = (batch, self.pool.submit(self._write_with_retry, batch))
+
+    def _store_idle(self) -> bool:
+        return self.inflight is None or self.inflight[1].done()
 
     def _write_with_retry(self, batch: Batch) -> tuple[int, int] | None:
         backoff = 0.2
@@ -236,7 +247,7 @@ class SinkRunner:
             # e.g. a rebalance took the partitions: the new owner re-reads, writes are idempotent
             log.warning("offset commit failed (records will be re-read): %s", exc)
         if self.on_commit is not None:
-            self.on_commit(batch.times)
+            self.on_commit(np.concatenate(batch.times) if batch.times else np.zeros(0, np.int64))
         stored, dupes = result
         self.stats.stored += stored
         self.stats.duplicates += dupes

@@ -16,6 +16,7 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
+from streaming.contract import parse_event
 from streaming.db.connect import connect
 from streaming.db.migrations import migrate
 from streaming.generator import TrafficGenerator
@@ -166,3 +167,51 @@ def test_db_sink_redelivery_stores_nothing_twice(stack: Settings) -> None:
         assert proc.returncode == 0, err.decode()[-2000:]
     assert _db_counts(stack, ids) == (len(ids), len(ids))
     assert b'"duplicates": 8000' in err, err.decode()[-500:]
+
+
+def test_db_sink_stores_exactly_what_the_contract_validated(stack: Settings) -> None:
+    """Records only pydantic accepts (non-canonical timestamps, non-ASCII or escaped text) and
+    records the columnar path accepts land in PostgreSQL with the very values the contract
+    parsed."""
+    topic = unique_topic(stack, "exact", partitions=2)
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    base = orjson.loads(TrafficGenerator(13, "s", fraud=False).batch(1, start, start).values()[0])
+    variants: list[dict[str, object]] = [
+        {},
+        {"timestamp": "2026-01-05T02:30:00.123456+02:00"},
+        {"timestamp": "2026-01-05T00:00:00Z"},
+        {"user_agent": 'quote " comma , tab \t backslash \\ newline \n end'},
+        {"user_agent": "ünïcödé 😀 " * 20},
+        {"user_agent": "x" * 512},
+        {"CPC": 1, "CTR": 0.05, "bounce_rate": 0.2, "conversion": 1},
+        {"CPC": 0.1 + 0.2, "CTR": 0.005000000000000001, "bounce_rate": 0.8999999999999999},
+    ]
+    values = [
+        orjson.dumps({**base, "event_id": f"{i:032x}", **change})
+        for i, change in enumerate(variants * 50)
+    ]
+    raw = Producer(producer_config(stack, "exact"))
+    for value in values:
+        raw.produce(topic, value, b"US|web")
+    assert raw.flush(30) == 0
+    proc = _sink("db", topic, f"g-{uuid.uuid4().hex[:6]}", "--idle-exit", "4")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    with connect(stack) as conn:
+        stored = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                "SELECT event_id, timestamp, user_id_hash, ad_id, campaign_id, geo, platform,"
+                " user_agent, cpc, ctr, conversion, bounce_rate FROM clickstream_events"
+                " WHERE event_id = ANY(%s)",
+                ([orjson.loads(v)["event_id"] for v in values],),
+            )
+        }
+    assert len(stored) == len(values)
+    for value in values:
+        event = parse_event(value)
+        assert stored[event.event_id] == (
+            event.timestamp, event.user_id_hash, event.ad_id, event.campaign_id, event.geo,
+            event.platform, event.user_agent, event.CPC, event.CTR, event.conversion,
+            event.bounce_rate,
+        )  # fmt: skip
