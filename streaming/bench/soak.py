@@ -26,8 +26,7 @@ from pathlib import Path
 import psutil
 
 from streaming.bench.common import BenchResult
-from streaming.chaos import checks
-from streaming.chaos.pipeline import GROUPS, prepare, undo
+from streaming.chaos.pipeline import GROUPS, group_lag, prepare, undo
 from streaming.db.connect import connect
 from streaming.demo import topic_size
 from streaming.settings import PROJECT_ROOT, Settings
@@ -57,7 +56,7 @@ class Soak:
         return {**topics, FLINK_GROUP: self.settings.topic}
 
     def lags(self) -> dict[str, int]:
-        return {g: checks.group_lag(self.settings, g, t) for g, t in self.groups().items()}
+        return {g: group_lag(self.settings, g, t) for g, t in self.groups().items()}
 
 
 def service_memory(settings: Settings) -> dict[str, float]:

@@ -1,5 +1,5 @@
-"""Checks beyond event counts: features against an independent computation, the online store
-against the feature table, and poison records against the DLQ.
+"""Checks beyond event counts: features against an independent computation and the online
+store against the feature table.
 
 Features: every window that lies wholly inside the experiment (so it holds no event from
 before, whose history this run cannot vouch for) and that Flink must have closed (its end at
@@ -12,7 +12,6 @@ rows for one window are a duplicate.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,12 +20,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from streaming.db.connect import connect
 from streaming.feature_contract import FEATURE_NAMES, parse_feature_row
 from streaming.features.reference import compute_features
-from streaming.kafka.config import consumer_config, producer_config
+from streaming.kafka.config import consumer_config
 from streaming.settings import Settings
 
 KEY = ["geo", "platform", "window_end"]
@@ -182,80 +181,3 @@ def online_lag(settings: Settings, store: Any, lo: datetime) -> tuple[int, int, 
         if r["event_timestamp"] is None or r["event_timestamp"] < end
     ]
     return len(rows), len(behind), behind[:3]
-
-
-# --- poison ----------------------------------------------------------------------------------
-
-CLICKSTREAM_CONSUMERS = ("db-sink", "lake-sink")
-_MARKER = re.compile(rb"chaos-poison-([0-9a-f]{8})-(\d+)")
-
-
-def poison_records(run: str, per_kind: int) -> list[bytes]:
-    """Records each sink must reject: not JSON, JSON breaking the contract, and oversized."""
-    out = []
-    for i in range(per_kind):
-        out.append(f"not json chaos-poison-{run}-{3 * i}".encode())
-        out.append(f'{{"event_id": "chaos-poison-{run}-{3 * i + 1}", "geo": "XX"}}'.encode())
-        pad = "x" * 20_000  # over the sinks' 16 KiB record limit
-        out.append(f'{{"event_id": "chaos-poison-{run}-{3 * i + 2}", "pad": "{pad}"}}'.encode())
-    return out
-
-
-def send_poison(settings: Settings, records: list[bytes]) -> None:
-    producer = Producer(producer_config(settings, "adnomaly-chaos-poison"))
-    for value in records:
-        producer.produce(settings.topic, value, b"chaos|poison")
-    if producer.flush(60):
-        raise RuntimeError("poison records were not acknowledged by the broker")
-
-
-def poison_in_dlq(settings: Settings, run: str, since: datetime) -> dict[int, set[str]]:
-    """Poison record number -> the sinks whose DLQ copy of it was found."""
-    found: dict[int, set[str]] = defaultdict(set)
-    consumer = Consumer(consumer_config(settings, "adnomaly-chaos", f"chaos-{uuid.uuid4().hex}"))
-    try:
-        topic = settings.dlq_topic
-        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        stamp = int(since.timestamp() * 1000)
-        starts = consumer.offsets_for_times(
-            [TopicPartition(topic, p, stamp) for p in parts], timeout=10
-        )
-        todo = [tp for tp in starts if tp.offset >= 0]
-        if not todo:
-            return found
-        consumer.assign(todo)
-        while True:
-            messages = consumer.consume(10_000, 1.0)
-            if not messages:
-                break
-            for msg in messages:
-                if msg.error() is not None:
-                    continue
-                match = _MARKER.search(msg.value() or b"")
-                if match and match.group(1).decode() == run:
-                    sink = dict(msg.headers() or []).get("sink") or b"?"
-                    found[int(match.group(2))].add(
-                        sink.decode() if isinstance(sink, bytes) else sink
-                    )
-    finally:
-        consumer.close()
-    return found
-
-
-# --- consumer lag ----------------------------------------------------------------------------
-
-
-def group_lag(settings: Settings, group: str, topic: str) -> int:
-    """Records of `topic` the group has not committed yet (a partition never committed counts
-    from its low watermark)."""
-    consumer = Consumer(consumer_config(settings, "adnomaly-chaos-lag", group))
-    try:
-        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        committed = consumer.committed([TopicPartition(topic, p) for p in parts], timeout=10)
-        lag = 0
-        for tp in committed:
-            low, high = consumer.get_watermark_offsets(tp, timeout=10)
-            lag += high - (tp.offset if tp.offset >= 0 else low)
-        return lag
-    finally:
-        consumer.close()

@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from streaming.chaos import checks
+from streaming.chaos import checks, poison
 from streaming.chaos.faults import INTERRUPTED, Fault, inject, wait_until
 from streaming.chaos.ledger import Phase, SteadyProducer, Stores
-from streaming.chaos.pipeline import GROUPS, prepare, undo
+from streaming.chaos.pipeline import GROUPS, group_lag, prepare, undo
 from streaming.db.connect import connect
 from streaming.settings import Settings
 
@@ -106,9 +106,9 @@ class Chaos:
             time.sleep(self.phase_s / 2)  # load before the fault (pacing, not settling)
             injected = time.monotonic()
             if fault.kind == "poison":
-                poison = checks.poison_records(self.run_id, POISON_PER_KIND)
-                checks.send_poison(self.settings, poison)
-                report.poison_sent = len(poison)
+                records = poison.poison_records(self.run_id, POISON_PER_KIND)
+                poison.send_poison(self.settings, records)
+                report.poison_sent = len(records)
                 back: Callable[[], bool] = lambda: True  # noqa: E731
             else:
                 back = inject(self.settings, fault)
@@ -149,7 +149,7 @@ class Chaos:
     def _check_groups(self, report: FaultReport) -> None:
         def lags() -> dict[str, int]:
             return {
-                g: checks.group_lag(self.settings, g, getattr(self.settings, topic))
+                g: group_lag(self.settings, g, getattr(self.settings, topic))
                 for g, topic in GROUPS.items()
             }
 
@@ -192,12 +192,12 @@ class Chaos:
             report.problems.append(f"online store behind on {report.online_behind}: {examples}")
 
     def _check_poison(self, report: FaultReport, since: datetime) -> None:
-        expected = set(checks.CLICKSTREAM_CONSUMERS)
+        expected = set(poison.CLICKSTREAM_CONSUMERS)
         found: dict[int, set[str]] = {}
 
         def all_there() -> bool:
             nonlocal found
-            found = checks.poison_in_dlq(self.settings, self.run_id, since)
+            found = poison.poison_in_dlq(self.settings, self.run_id, since)
             return sum(1 for s in found.values() if expected <= s) >= report.poison_sent
 
         wait_until(all_there, self.deadline_s)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from streaming.bench.soak import MEMORY_BOUND_MIB, Sample, _memory_table
-from streaming.chaos.checks import _MARKER, poison_records
 from streaming.chaos.faults import FAULTS, by_names
+from streaming.chaos.poison import _MARKER, poison_records
 from streaming.contract import ContractError, parse_event
 from streaming.sinks.records import MAX_EVENT_BYTES
 
