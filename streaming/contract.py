@@ -178,17 +178,24 @@ def validate_many(records: Sequence[dict[str, Any]] | Sequence[bytes]) -> list[C
         raise _contract_error(exc, first_index=0) from None
 
 
+FAST_MIN: Final = 512
+
+
 def check_wire(values: Sequence[bytes] | Lines | Parsed, chunk: int = 16_384) -> int:
     """The producer's check: every value, exactly as it will be sent, against the contract.
     Returns the count; raises a ContractError naming the first bad record and its fields.
 
-    Batches go through the columnar fast path (streaming.contract_fast), which accepts only what
-    the model accepts; whatever it leaves is validated here by pydantic, the final word. A batch
-    the fast path has parsed already (`contract_fast.parse`, e.g. on another thread) is checked
-    as it is.
+    Batches from FAST_MIN values on go through the columnar fast path (streaming.contract_fast),
+    which accepts only what the model accepts; whatever it leaves is validated here by pydantic,
+    the final word. (Below FAST_MIN, pydantic alone is cheaper than the arrow calls' fixed
+    cost.) A batch the fast path has parsed already (`contract_fast.parse`, e.g. on another
+    thread) is checked as it is.
     """
     from streaming.contract_fast import Parsed, accept, parse  # its checks derive from here
 
+    if not isinstance(values, Parsed) and len(values) < FAST_MIN:
+        part = values.values() if isinstance(values, Lines) else values
+        return len(_validate_joined(_WIRE, part)) if part else 0
     parts: Iterable[tuple[int, Parsed]] = (
         [(0, values)]
         if isinstance(values, Parsed)

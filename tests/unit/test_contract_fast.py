@@ -26,6 +26,7 @@ from streaming.contract import (
     USER_AGENT_MAX_LEN,
     ClickEvent,
     ContractError,
+    check_wire,
     format_timestamp,
     parse_event,
 )
@@ -293,3 +294,15 @@ def test_a_constraint_the_fast_path_cannot_enforce_fails_loudly() -> None:
         field_rule("even", Other.model_fields["even"])
     with pytest.raises(UnsupportedContract, match="tags"):
         field_rule("tags", Other.model_fields["tags"])
+
+
+def test_check_wire_on_a_big_batch_names_the_record_pydantic_refuses() -> None:
+    values = [_render(_set(_pairs(VALID), "ad_id", f'"ad_{i % 10_000:04d}"')) for i in range(2_000)]
+    values[1500] = _render(_set(_pairs(VALID), "geo", '"ZZ"'))
+    values[700] = _render(_set(_pairs(VALID), "timestamp", '"2024-01-15T12:30:00+02:00"'))
+    for given in (values, Lines.join(values)):
+        with pytest.raises(ContractError, match="record 1500: geo") as err:
+            check_wire(given)
+        assert err.value.fields == ("geo",)
+    del values[1500]
+    assert check_wire(values) == check_wire(Lines.join(values)) == len(values)

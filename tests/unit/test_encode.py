@@ -10,8 +10,9 @@ import numpy as np
 import orjson
 import pytest
 
-from streaming.contract import ClickEvent, parse_event
+from streaming.contract import ClickEvent, format_timestamp, parse_event
 from streaming.generator import EventBatch, TrafficGenerator
+from streaming.generator.batch import VECTOR_MIN
 from streaming.generator.encode import FIELDS, number_text, text_table
 
 START = datetime(2024, 2, 28, 22, tzinfo=UTC)
@@ -23,7 +24,10 @@ def batch() -> EventBatch:
 
 
 def _orjson_values(batch: EventBatch) -> list[bytes]:
-    return [orjson.dumps(row) for row in batch._records()]
+    """The reference: orjson over the batch's frame, one event at a time."""
+    frame = batch.to_frame().drop(columns="incident_id")
+    frame["timestamp"] = [format_timestamp(t.to_pydatetime()) for t in frame["timestamp"]]
+    return [orjson.dumps(row) for row in frame.to_dict("records")]
 
 
 def test_wire_bytes_equal_orjsons_and_the_models(batch: EventBatch) -> None:
@@ -69,3 +73,8 @@ def test_an_empty_batch_has_no_values(batch: EventBatch) -> None:
     empty = batch.take(np.zeros(len(batch), dtype=bool))
     assert empty.values() == []
     assert len(empty.lines()) == 0
+
+
+def test_small_batches_take_orjson_and_write_the_same_bytes(batch: EventBatch) -> None:
+    small = batch.take(np.arange(VECTOR_MIN - 1))
+    assert small.values() == batch.values()[: VECTOR_MIN - 1] == _orjson_values(small)
