@@ -2,7 +2,8 @@
 
 At-least-once delivery plus idempotent writes gives exactly-once effect: offsets are committed
 only after the writer made the batch durable and every reject is acknowledged by the DLQ. A
-failed write is retried with bounded backoff; nothing new is consumed meanwhile.
+failed write is retried with bounded backoff; meanwhile the next batch grows to its cap
+(`max_pending` records) and consumption then waits.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 
 from streaming.contract import parse_event
 from streaming.sinks.db import COLUMN_NAMES, copy_rows, days
-from streaming.sinks.records import split
+from streaming.sinks.records import Accepted, split
 from tests.unit.test_contract import VALID
 from tests.unit.test_sink_records import Msg
 
@@ -82,3 +82,26 @@ def test_days_are_utc_days() -> None:
     ]
     accepted = split([Msg(v) for v in values]).accepted
     assert days(accepted) == [date(2024, 1, 15), date(2024, 1, 16)]
+
+
+def test_rows_of_several_polls_stay_aligned() -> None:
+    """A write covers several polls (table chunks) next to single-chunk Kafka positions."""
+    parts = []
+    for poll in range(3):
+        values = [
+            orjson.dumps({**VALID, "event_id": f"{poll:016x}{i:016x}", "user_agent": f"ua {i}"})
+            for i in range(5 + poll)
+        ]
+        parts.append(split([Msg(v, partition=poll, offset=10 * poll + i)
+                            for i, v in enumerate(values)]).accepted)  # fmt: skip
+    accepted = Accepted.concat(parts)
+    assert accepted.table.column("event_id").num_chunks == 3
+    text = copy_rows(accepted).decode()
+    rows = [line.split("\t") for line in text[:-1].split("\n")]
+    got = [(r[0], r[7], r[-2], r[-1]) for r in rows]
+    expected = [
+        (f"{poll:016x}{i:016x}", f"ua {i}", str(poll), str(10 * poll + i))
+        for poll in range(3)
+        for i in range(5 + poll)
+    ]
+    assert got == expected
