@@ -59,9 +59,13 @@ def gather(table: Any, index: NDArray[np.integer[Any]]) -> Any:
 
 def plain_text(strings: NDArray[np.object_]) -> Any | None:
     """Per-row strings as arrow text, or None when one of them would need JSON escaping."""
-    column = pa.array(strings, pa.string()).cast(pa.binary())
-    fine = pc.all(pc.match_substring_regex(column.cast(pa.string()), _PLAIN)).as_py()
-    return column if fine is not False and column.null_count == 0 else None
+    text = pa.array(strings, pa.string())
+    if text.null_count:
+        return None
+    fine = pc.all(pc.ascii_is_alnum(text)).as_py()  # hex hashes: the cheap check is enough
+    if fine is False:
+        fine = pc.all(pc.match_substring_regex(text, _PLAIN)).as_py()
+    return text.cast(pa.binary()) if fine is not False else None
 
 
 def fixed_width(matrix: NDArray[np.uint8]) -> Any:
