@@ -101,7 +101,12 @@ class ClickEvent(BaseModel):
     campaign_id: str = Field(pattern=r"^camp_[0-9]{3}$")
     geo: Geo
     platform: Platform
-    user_agent: str = Field(min_length=1, max_length=USER_AGENT_MAX_LEN)
+    user_agent: str = Field(
+        min_length=1,
+        max_length=USER_AGENT_MAX_LEN,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="no control characters (PostgreSQL text cannot hold NUL)",
+    )
     CPC: float = Field(ge=CPC_RANGE[0], le=CPC_RANGE[1], strict=True, allow_inf_nan=False)
     CTR: float = Field(ge=CTR_RANGE[0], le=CTR_RANGE[1], strict=True, allow_inf_nan=False)
     conversion: int = Field(ge=0, le=1, strict=True)

@@ -263,3 +263,12 @@ def test_write_schema_command_regenerates_the_file(
     main(["--write-schema"])
     assert str(target) in capsys.readouterr().out
     assert target.read_text(encoding="utf-8") == SCHEMA_PATH.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("ua", ["nul\x00byte", "tab\there", "bell\x07", "del\x7f"])
+def test_control_characters_in_the_user_agent_are_refused(ua: str) -> None:
+    """PostgreSQL text cannot hold NUL: a record that the DB sink could never store is a
+    contract violation for the DLQ, not a batch that retries forever."""
+    event = {**VALID, "user_agent": ua}
+    with pytest.raises(ContractError, match="user_agent"):
+        parse_event(orjson.dumps(event))

@@ -217,7 +217,7 @@ def test_each_field_mutation_alone(field: str) -> None:
         ("CPC", _num(CPC_RANGE[0])), ("CPC", _num(CPC_RANGE[1])), ("CPC", "1"),
         ("CTR", _num(CTR_RANGE[1])), ("bounce_rate", _num(BOUNCE_RANGE[0])), ("conversion", "1"),
         ("conversion", "-0"), ("user_agent", '"' + "x" * USER_AGENT_MAX_LEN + '"'),
-        ("user_agent", '"tab\\there"'), ("user_agent", '"\\u00e9t\\u00e9"'),
+        ("user_agent", '"semi;colon (X11)"'), ("user_agent", '"\\u00e9t\\u00e9"'),
         ("timestamp", '"2024-02-29T23:59:59.999Z"'), ("timestamp", '"9999-12-31T23:59:59.999Z"'),
         ("geo", '"\\u0055S"'),
     ],
