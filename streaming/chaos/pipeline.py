@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, TopicPartition
 from streaming.chaos.faults import APP_SERVICES, JOB_NAME, flink_running, wait_until
 from streaming.db.connect import connect
 from streaming.db.migrations import migrate
-from streaming.kafka.config import consumer_config
+from streaming.kafka.config import base_config, consumer_config
 from streaming.kafka.topics import ensure_topics
 from streaming.settings import Settings
 from streaming.stack.supervisor import Supervisor
@@ -80,7 +80,23 @@ def prepare(settings: Settings, say: Callable[[str], None]) -> Restore:
             restore.started.append(name)
     if wait_until(lambda: all(_running(sup, n) for n in APP_SERVICES), 60) is None:
         raise PipelineError(f"pipeline services not all RUNNING after 60 s: {APP_SERVICES}")
+    # a service is RUNNING before its consumer joined: load sent before that would count
+    # the services' start-up (imports, group join) as pipeline latency
+    if wait_until(lambda: _groups_assigned(settings), 120) is None:
+        raise PipelineError(f"consumer groups {sorted(GROUPS)} have no assigned member after 120 s")
     return restore
+
+
+def _groups_assigned(settings: Settings) -> bool:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient(base_config(settings, "adnomaly-pipeline-probe"))
+    futures = admin.describe_consumer_groups(list(GROUPS), request_timeout=10)
+    for future in futures.values():
+        members = future.result().members
+        if not any(m.assignment and m.assignment.topic_partitions for m in members):
+            return False
+    return True
 
 
 def _running(sup: Supervisor, name: str) -> bool:
