@@ -180,7 +180,8 @@ def test_db_sink_stores_exactly_what_the_contract_validated(stack: Settings) -> 
         {},
         {"timestamp": "2026-01-05T02:30:00.123456+02:00"},
         {"timestamp": "2026-01-05T00:00:00Z"},
-        {"user_agent": 'quote " comma , tab \t backslash \\ newline \n end'},
+        # COPY text escapes: backslash sequences that look like tab/newline/NULL must survive
+        {"user_agent": 'quote " comma , backslash \\ literal \\t \\n \\N end'},
         {"user_agent": "ünïcödé 😀 " * 20},
         {"user_agent": "x" * 512},
         {"CPC": 1, "CTR": 0.05, "bounce_rate": 0.2, "conversion": 1},
