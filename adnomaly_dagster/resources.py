@@ -11,7 +11,7 @@ import boto3
 import dagster as dg
 import psycopg
 from botocore.config import Config
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from dagster_aws.s3 import S3Resource
 
@@ -77,13 +77,18 @@ class KafkaResource(dg.ConfigurableResource):
             consumer.close()
 
     def committed(self, group: str, topic: str, partitions: list[int]) -> dict[int, int]:
-        request = ConsumerGroupTopicPartitions(
-            group, [TopicPartition(topic, p) for p in partitions]
-        )
-        admin = self.admin()  # must outlive the future, or the request is dropped with it
-        future = admin.list_consumer_group_offsets([request])[group]
-        result = future.result(timeout=self.timeout_s)
-        return {tp.partition: max(tp.offset, 0) for tp in result.topic_partitions}
+        """The group's committed offsets, asked by a consumer of that group that never
+        subscribes (so it does not join). Not AdminClient.list_consumer_group_offsets:
+        librdkafka dies with SIGSEGV there when the broker answers NOT_COORDINATOR, as a
+        restarted broker does (confluentinc/librdkafka#5040), and it would take the sensor
+        process with it."""
+        consumer = Consumer({**self._base(), "group.id": group, "enable.auto.commit": False})
+        try:
+            parts = [TopicPartition(topic, p) for p in partitions]
+            result = consumer.committed(parts, timeout=self.timeout_s)
+        finally:
+            consumer.close()
+        return {tp.partition: max(tp.offset, 0) for tp in result}
 
     def lag(self, group: str, topic: str) -> dict[int, int]:
         ends = self.end_offsets(topic)

@@ -17,14 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from confluent_kafka import Consumer, TopicPartition
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from streaming.db.connect import connect
 from streaming.db.migrations import migrate
-from streaming.kafka.config import consumer_config
+from streaming.kafka.inspect import topic_size
 from streaming.kafka.topics import ensure_topics
 from streaming.settings import Settings, settings_env
 from streaming.stack import native
@@ -44,20 +43,6 @@ class Snapshot:
     labels: int
     feature_rows: int
     anomalies: int
-
-
-def topic_size(settings: Settings, topic: str) -> int:
-    """Records in a topic: sum over partitions of (high watermark - low watermark)."""
-    consumer = Consumer(consumer_config(settings, "adnomaly-demo", "adnomaly-demo-probe"))
-    try:
-        meta = consumer.list_topics(topic, timeout=10).topics[topic]
-        total = 0
-        for p in meta.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            total += high - low
-        return total
-    finally:
-        consumer.close()
 
 
 def _count(settings: Settings, query: str) -> int:

@@ -19,8 +19,8 @@ from numpy.typing import NDArray
 
 from streaming.bench.common import BenchResult
 from streaming.bench.sinks import _drop_schema, _fresh_schema
-from streaming.demo import topic_size
 from streaming.kafka.config import consumer_config
+from streaming.kafka.inspect import topic_size
 from streaming.kafka.topics import DAY_MS, TopicSpec, ensure_topics
 from streaming.settings import Settings
 from streaming.sinks.db import DbWriter

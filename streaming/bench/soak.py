@@ -26,9 +26,9 @@ from pathlib import Path
 import psutil
 
 from streaming.bench.common import BenchResult
-from streaming.chaos.pipeline import GROUPS, group_lag, prepare, undo
+from streaming.chaos.pipeline import GROUPS, prepare, undo
 from streaming.db.connect import connect
-from streaming.demo import topic_size
+from streaming.kafka.inspect import TopicProbe, topic_size
 from streaming.settings import PROJECT_ROOT, Settings
 from streaming.stack.supervisor import Supervisor
 
@@ -50,13 +50,17 @@ class Sample:
 class Soak:
     settings: Settings
     samples: list[Sample] = field(default_factory=list)
+    probe: TopicProbe = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.probe = TopicProbe(self.settings)
 
     def groups(self) -> dict[str, str]:
         topics = {g: getattr(self.settings, t) for g, t in GROUPS.items()}
         return {**topics, FLINK_GROUP: self.settings.topic}
 
     def lags(self) -> dict[str, int]:
-        return {g: group_lag(self.settings, g, t) for g, t in self.groups().items()}
+        return self.probe.lags(self.groups())
 
 
 def service_memory(settings: Settings) -> dict[str, float]:
@@ -105,6 +109,7 @@ def bench_soak(
     try:
         return _run(soak, minutes, rate, sample_s, drain_target_s, chart_path, say)
     finally:
+        soak.probe.close()
         undo(settings, restore, say)
 
 

@@ -12,7 +12,6 @@ rows for one window are a duplicate.
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,12 +19,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from streaming.db.connect import connect
 from streaming.feature_contract import FEATURE_NAMES, parse_feature_row
 from streaming.features.reference import compute_features
-from streaming.kafka.config import consumer_config
+from streaming.kafka.inspect import read_since
 from streaming.settings import Settings
 
 KEY = ["geo", "platform", "window_end"]
@@ -110,7 +108,8 @@ def features_topic_copies(settings: Settings, since: datetime, check: FeatureChe
     """Count replayed and conflicting copies of windows on the features topic since `since`."""
     copies: dict[tuple[str, str, Any], set[bytes]] = defaultdict(set)
     counts: dict[tuple[str, str, Any], int] = defaultdict(int)
-    for value in read_since(settings, settings.features_topic, since):
+    for record in read_since(settings, settings.features_topic, since):
+        value = record.value
         try:
             row = parse_feature_row(value)
         except ValueError:
@@ -120,42 +119,6 @@ def features_topic_copies(settings: Settings, since: datetime, check: FeatureChe
         copies[key].add(value)
     check.replayed_copies = sum(n - 1 for n in counts.values() if n > 1)
     check.conflicting_copies = sum(1 for v in copies.values() if len(v) > 1)
-
-
-def read_since(
-    settings: Settings, topic: str, since: datetime, deadline_s: float = 30.0
-) -> list[bytes]:
-    """Values of every record of `topic` appended at or after `since` (broker time)."""
-    consumer = Consumer(consumer_config(settings, "adnomaly-chaos", f"chaos-{uuid.uuid4().hex}"))
-    try:
-        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        stamp = int(since.timestamp() * 1000)
-        starts = consumer.offsets_for_times(
-            [TopicPartition(topic, p, stamp) for p in parts], timeout=10
-        )
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in parts}  # fmt: skip
-        todo = [tp for tp in starts if tp.offset >= 0 and tp.offset < ends[tp.partition]]
-        if not todo:
-            return []
-        consumer.assign(todo)
-        remaining = {tp.partition: ends[tp.partition] for tp in todo}
-        out: list[bytes] = []
-        end_at = datetime.now().timestamp() + deadline_s
-        while remaining and datetime.now().timestamp() < end_at:
-            for msg in consumer.consume(10_000, 0.5):
-                err = msg.error()
-                if err is not None:
-                    if err.code() != KafkaError._PARTITION_EOF:
-                        raise RuntimeError(f"reading {topic}: {err}")
-                    continue
-                out.append(msg.value() or b"")
-                part, offset = msg.partition(), msg.offset() or 0
-                if part in remaining and offset + 1 >= remaining[part]:
-                    del remaining[part]
-        return out
-    finally:
-        consumer.close()
 
 
 def online_lag(settings: Settings, store: Any, lo: datetime) -> tuple[int, int, list[str]]:

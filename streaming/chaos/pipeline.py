@@ -14,12 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from confluent_kafka import Consumer, TopicPartition
-
 from streaming.chaos.faults import APP_SERVICES, JOB_NAME, flink_running, wait_until
 from streaming.db.connect import connect
 from streaming.db.migrations import migrate
-from streaming.kafka.config import base_config, consumer_config
+from streaming.kafka.config import base_config
 from streaming.kafka.topics import ensure_topics
 from streaming.settings import Settings
 from streaming.stack.supervisor import Supervisor
@@ -134,19 +132,3 @@ def undo(settings: Settings, restore: Restore, say: Callable[[str], None]) -> No
         from streaming.flink.rest import FlinkRest
 
         FlinkRest(settings.flink_rest_url).cancel(restore.submitted_job)
-
-
-def group_lag(settings: Settings, group: str, topic: str) -> int:
-    """Records of `topic` the group has not committed yet (a partition never committed counts
-    from its low watermark)."""
-    consumer = Consumer(consumer_config(settings, "adnomaly-chaos-lag", group))
-    try:
-        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        committed = consumer.committed([TopicPartition(topic, p) for p in parts], timeout=10)
-        lag = 0
-        for tp in committed:
-            low, high = consumer.get_watermark_offsets(tp, timeout=10)
-            lag += high - (tp.offset if tp.offset >= 0 else low)
-        return lag
-    finally:
-        consumer.close()

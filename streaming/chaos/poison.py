@@ -4,13 +4,13 @@ of the clickstream topic, with the sink named in its headers."""
 from __future__ import annotations
 
 import re
-import uuid
 from collections import defaultdict
 from datetime import datetime
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
-from streaming.kafka.config import consumer_config, producer_config
+from streaming.kafka.config import producer_config
+from streaming.kafka.inspect import read_since
 from streaming.settings import Settings
 
 CLICKSTREAM_CONSUMERS = ("db-sink", "lake-sink")
@@ -39,31 +39,8 @@ def send_poison(settings: Settings, records: list[bytes]) -> None:
 def poison_in_dlq(settings: Settings, run: str, since: datetime) -> dict[int, set[str]]:
     """Poison record number -> the sinks whose DLQ copy of it was found."""
     found: dict[int, set[str]] = defaultdict(set)
-    consumer = Consumer(consumer_config(settings, "adnomaly-chaos", f"chaos-{uuid.uuid4().hex}"))
-    try:
-        topic = settings.dlq_topic
-        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        stamp = int(since.timestamp() * 1000)
-        starts = consumer.offsets_for_times(
-            [TopicPartition(topic, p, stamp) for p in parts], timeout=10
-        )
-        todo = [tp for tp in starts if tp.offset >= 0]
-        if not todo:
-            return found
-        consumer.assign(todo)
-        while True:
-            messages = consumer.consume(10_000, 1.0)
-            if not messages:
-                break
-            for msg in messages:
-                if msg.error() is not None:
-                    continue
-                match = _MARKER.search(msg.value() or b"")
-                if match and match.group(1).decode() == run:
-                    sink = dict(msg.headers() or []).get("sink") or b"?"
-                    found[int(match.group(2))].add(
-                        sink.decode() if isinstance(sink, bytes) else sink
-                    )
-    finally:
-        consumer.close()
+    for record in read_since(settings, settings.dlq_topic, since):
+        match = _MARKER.search(record.value)
+        if match and match.group(1).decode() == run:
+            found[int(match.group(2))].add(record.headers.get("sink", b"?").decode())
     return found

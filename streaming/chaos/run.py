@@ -24,8 +24,9 @@ from typing import Any
 from streaming.chaos import checks, poison
 from streaming.chaos.faults import INTERRUPTED, Fault, inject, wait_until
 from streaming.chaos.ledger import Phase, SteadyProducer, Stores
-from streaming.chaos.pipeline import GROUPS, group_lag, prepare, undo
+from streaming.chaos.pipeline import GROUPS, prepare, undo
 from streaming.db.connect import connect
+from streaming.kafka.inspect import TopicProbe
 from streaming.settings import Settings
 
 log = logging.getLogger("adnomaly.chaos")
@@ -147,15 +148,13 @@ class Chaos:
             )
 
     def _check_groups(self, report: FaultReport) -> None:
-        def lags() -> dict[str, int]:
-            return {
-                g: group_lag(self.settings, g, getattr(self.settings, topic))
-                for g, topic in GROUPS.items()
-            }
-
-        if wait_until(lambda: not any(lags().values()), self.deadline_s) is None:
-            behind = {g: n for g, n in lags().items() if n}
-            report.problems.append(f"consumer groups behind after {self.deadline_s:.0f}s: {behind}")
+        groups = {g: getattr(self.settings, t) for g, t in GROUPS.items()}
+        with TopicProbe(self.settings) as probe:
+            if wait_until(lambda: not any(probe.lags(groups).values()), self.deadline_s) is None:
+                behind = {g: n for g, n in probe.lags(groups).items() if n}
+                report.problems.append(
+                    f"consumer groups behind after {self.deadline_s:.0f}s: {behind}"
+                )
 
     def _check_features(self, report: FaultReport, phase: Phase) -> None:
         assert phase.last is not None
@@ -169,7 +168,10 @@ class Chaos:
             return not (result.missing or result.wrong)
 
         wait_until(complete, self.deadline_s)
-        checks.features_topic_copies(self.settings, self.started_at, result)
+        try:
+            checks.features_topic_copies(self.settings, self.started_at, result)
+        except TimeoutError as exc:
+            report.problems.append(str(exc))
         report.feature_windows = result.windows
         report.feature_problems = result.missing + result.wrong + result.conflicting_copies
         report.replayed_feature_copies = result.replayed_copies

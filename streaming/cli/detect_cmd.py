@@ -12,18 +12,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from streaming.detection.csv_input import (
-    SeriesInputError,
-    numeric_columns,
-    parse_timestamps,
-    read_csv,
-    write_scored,
-)
-from streaming.detection.evaluate import EvaluationSpec, run_evaluation
-from streaming.detection.series import score_series
-from streaming.detection.service import DetectorService
-from streaming.detection.store import MODEL_PREFIX, ModelWatcher
 from streaming.settings import get_settings
+
+# pandas, matplotlib and the detector load inside each command: every `adnomaly` process
+# (each sink and service the supervisor starts) would otherwise pay seconds to import them.
 
 console = Console(stderr=True)
 
@@ -33,6 +25,15 @@ def detect(
     output: Annotated[Path, typer.Option("--output", help="the same rows + anomaly_score")],
 ) -> None:
     """Score every row of a time-series CSV using only that row and the rows before it."""
+    from streaming.detection.csv_input import (
+        SeriesInputError,
+        numeric_columns,
+        parse_timestamps,
+        read_csv,
+        write_scored,
+    )
+    from streaming.detection.series import score_series
+
     try:
         frame = read_csv(input)
         timestamps = parse_timestamps(frame)
@@ -55,17 +56,21 @@ def detect_stream(
     ] = None,
     group: Annotated[str, typer.Option(help="consumer group")] = "adnomaly-detector",
     instance_id: Annotated[str | None, typer.Option(help="static group member id")] = None,
-    model_prefix: Annotated[str, typer.Option(help="model key prefix in MINIO_BUCKET")] = (
-        MODEL_PREFIX
-    ),
+    model_prefix: Annotated[
+        str | None,
+        typer.Option(help="model key prefix in MINIO_BUCKET [default: models/detector/]"),
+    ] = None,
     reload_seconds: Annotated[float, typer.Option(help="check MinIO for a newer model")] = 30.0,
     max_seconds: Annotated[float | None, typer.Option(help="stop after this long")] = None,
     idle_exit: Annotated[float | None, typer.Option(help="stop after this long idle")] = None,
 ) -> None:
     """Score the features stream into anomaly_results and the anomalies topic."""
+    from streaming.detection.service import DetectorService
+    from streaming.detection.store import MODEL_PREFIX, ModelWatcher
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
-    watcher = ModelWatcher(settings, reload_seconds, prefix=model_prefix)
+    watcher = ModelWatcher(settings, reload_seconds, prefix=model_prefix or MODEL_PREFIX)
     service = DetectorService(
         settings,
         topic=topic,
@@ -91,6 +96,8 @@ def evaluate(
     charts: Annotated[bool, typer.Option(help="a PNG per detected incident")] = True,
 ) -> None:
     """Replay generated traffic: per-scenario precision/recall/F1/delay, clean false alarms."""
+    from streaming.detection.evaluate import EvaluationSpec, run_evaluation
+
     spec = EvaluationSpec(seed=seed, rate_eps=rate, train_days=train_days, eval_days=eval_days)
     with console.status("replaying simulated traffic (about a minute)"):
         report = run_evaluation(spec, out_dir=out_dir, charts=charts)

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import orjson
-import pandas as pd
 from numpy.typing import NDArray
 
 from streaming.contract import GEOS, PLATFORMS, check_wire
 from streaming.generator import encode
 from streaming.generator.catalog import AD_NAMES, CAMPAIGN_NAMES
 from streaming.generator.incidents import FraudIncident
+
+if TYPE_CHECKING:
+    import pandas as pd
 from streaming.generator.user_agents import UA_TABLE
 from streaming.timestamps import format_canonical
 from streaming.wire_lines import Lines
@@ -163,6 +166,8 @@ class EventBatch:
 
     def to_frame(self) -> pd.DataFrame:
         """The contract's columns plus the ground-truth `incident_id` (None when organic)."""
+        import pandas as pd  # only analysis needs frames; the live generator never loads it
+
         # Index -1 (organic) lands on the trailing None.
         incident_ids = np.array([inc.id for inc in self.incidents] + [None], dtype=object)
         return pd.DataFrame(
