@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 import pandas as pd
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, Message
 
 from streaming.detection.alerts import AlertGrouper
 from streaming.detection.results import (
@@ -32,7 +32,7 @@ from streaming.detection.results import (
 from streaming.detection.scoring import score
 from streaming.detection.store import ModelWatcher
 from streaming.kafka.config import consumer_config
-from streaming.kafka.consume import consume_records
+from streaming.kafka.consume import commit_batch, consume_records
 from streaming.settings import Settings
 from streaming.sinks.dlq import DeadLetters
 
@@ -125,14 +125,7 @@ class DetectorService:
         self.alerts.flush()
         self.dlq.add(rejected)
         self.dlq.flush()
-        last: dict[int, int] = {}
-        for m in messages:
-            last[m.partition() or 0] = max(last.get(m.partition() or 0, -1), m.offset() or 0)
-        offsets = [TopicPartition(self.topic, p, o + 1) for p, o in last.items()]
-        try:
-            self.consumer.commit(offsets=offsets, asynchronous=False)
-        except KafkaException as exc:
-            log.warning("offset commit failed (the batch will be re-read): %s", exc)
+        commit_batch(self.consumer, self.topic, messages, log)
         self.stats.update(scored=len(records), rejected=len(rejected), alerts=len(announcements))
         self.stats["anomalous"] += sum(bool(r["is_anomaly"]) for r in records)
 

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from signal import SIGINT, SIGTERM
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer
 from redis.exceptions import RedisError
 
 from streaming.features.rows import latest_per_entity, parse_records, push_frame
 from streaming.features.store import PUSH_SOURCE
 from streaming.kafka.config import consumer_config
-from streaming.kafka.consume import consume_records
+from streaming.kafka.consume import commit_batch, consume_records
 from streaming.settings import Settings
 from streaming.sinks.dlq import DeadLetters
 
@@ -121,7 +121,8 @@ class FeatureIngestor:
             return True  # stopping during an outage: uncommitted, re-read on restart
         self.dlq.add(rejected)
         self.dlq.flush()
-        self._commit(good)
+        if commit_batch(self.consumer, self.topic, good, log):
+            self.stats.last_commit_at = time.monotonic()
         self.stats.consumed += len(good)
         self.stats.written += len(latest)
         self.stats.rejected += len(rejected)
@@ -147,15 +148,3 @@ class FeatureIngestor:
                 )
                 time.sleep(backoff)  # bounded exponential backoff while Redis is down
                 backoff = min(backoff * 2, self.max_backoff_s)
-
-    def _commit(self, messages: list[Message]) -> None:
-        last: dict[int, int] = {}
-        for msg in messages:
-            last[msg.partition() or 0] = max(last.get(msg.partition() or 0, -1), msg.offset() or 0)
-        offsets = [TopicPartition(self.topic, p, o + 1) for p, o in last.items()]
-        try:
-            self.consumer.commit(offsets=offsets, asynchronous=False)
-            self.stats.last_commit_at = time.monotonic()
-        except KafkaException as exc:
-            # a rebalance took the partitions: the new owner re-reads, the writes are idempotent
-            log.warning("offset commit failed (records will be re-read): %s", exc)

@@ -1,10 +1,11 @@
-"""The consume step every stream service shares: a batch of records, error events logged."""
+"""The consume and commit steps every stream service shares: a batch of records with error
+events logged, and committing a handled batch."""
 
 from __future__ import annotations
 
 import logging
 
-from confluent_kafka import Consumer, KafkaError, Message
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 
 class FatalConsumerError(RuntimeError):
@@ -29,3 +30,22 @@ def consume_records(
         elif err.code() != KafkaError._PARTITION_EOF:
             log.warning("consumer error: %s", err)
     return good
+
+
+def commit_batch(
+    consumer: Consumer, topic: str, messages: list[Message], log: logging.Logger
+) -> bool:
+    """Commit past the last of `messages` on each partition, synchronously. A failed commit
+    (a rebalance took the partitions) is logged, not raised: the new owner re-reads the
+    records and every writer is idempotent. True when committed."""
+    last: dict[int, int] = {}
+    for msg in messages:
+        part = msg.partition() or 0
+        last[part] = max(last.get(part, -1), msg.offset() or 0)
+    offsets = [TopicPartition(topic, p, o + 1) for p, o in last.items()]
+    try:
+        consumer.commit(offsets=offsets, asynchronous=False)
+    except KafkaException as exc:
+        log.warning("offset commit failed (the batch will be re-read): %s", exc)
+        return False
+    return True
