@@ -52,10 +52,16 @@ class DeliveryStats:
 
 
 class ClickProducer:
-    def __init__(self, settings: Settings, topic: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, topic: str | None = None, logger: logging.Logger | None = None
+    ) -> None:
+        """`logger` receives librdkafka's own log lines instead of stderr (served by poll)."""
         self.settings = settings
         self.topic = topic or settings.topic
-        self.producer = Producer(producer_config(settings, "adnomaly-generator"))
+        config = producer_config(settings, "adnomaly-generator")
+        if logger is not None:
+            config["logger"] = logger
+        self.producer = Producer(config)
         self.stats = DeliveryStats()
         self._labelled: set[str] = set()
 

@@ -23,6 +23,13 @@ from streaming.stack.health import probe
 from streaming.stack.supervisor import Supervisor
 
 log = logging.getLogger("adnomaly.chaos")
+
+# The chaos run's own Kafka clients log here instead of stderr: restarting the broker makes
+# librdkafka report every refused connection, which is the fault working, not news. Whether
+# anything was lost is what the checks count. `logging.getLogger(CLIENT_LOG.name).setLevel`
+# to see them.
+CLIENT_LOG: Final = logging.getLogger("adnomaly.chaos.librdkafka")
+CLIENT_LOG.setLevel(logging.CRITICAL)
 JOB_NAME: Final = "adnomaly-features"
 APP_SERVICES: Final = ("db-sink", "lake-sink", "feast-ingestor", "detector")
 PROBE_KIND: Final = {

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from streaming.chaos.faults import CLIENT_LOG
 from streaming.db.connect import connect
 from streaming.generator import TrafficGenerator
 from streaming.producer import ClickProducer
@@ -50,7 +51,7 @@ class SteadyProducer:
     def __init__(self, settings: Settings, rate: float, seed: int) -> None:
         self.rate = rate
         self.gen = TrafficGenerator(seed, settings.hash_salt.get_secret_value(), fraud=False)
-        self.producer = ClickProducer(settings)
+        self.producer = ClickProducer(settings, logger=CLIENT_LOG)
         self.phase = Phase()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from confluent_kafka import Producer
 
+from streaming.chaos.faults import CLIENT_LOG
 from streaming.kafka.config import producer_config
 from streaming.kafka.inspect import read_since
 from streaming.settings import Settings
@@ -29,7 +30,9 @@ def poison_records(run: str, per_kind: int) -> list[bytes]:
 
 
 def send_poison(settings: Settings, records: list[bytes]) -> None:
-    producer = Producer(producer_config(settings, "adnomaly-chaos-poison"))
+    producer = Producer(
+        {**producer_config(settings, "adnomaly-chaos-poison"), "logger": CLIENT_LOG}
+    )
     for value in records:
         producer.produce(settings.topic, value, b"chaos|poison")
     if producer.flush(60):
