@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -14,7 +15,8 @@ from streaming.settings import get_settings
 if TYPE_CHECKING:
     from streaming.chaos.run import FaultReport
 
-console = Console(stderr=True)
+# Not a terminal (CI logs, `| tee`): rich would squeeze the 11-column table to 80 characters.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 
 
 def _table(reports: list[FaultReport]) -> Table:
