@@ -71,10 +71,10 @@ class TopicProbe:
         """Records in a topic: sum over partitions of (high - low watermark)."""
         return sum(high - low for low, high in self.watermarks(topic).values())
 
-    def lag(self, group: str, topic: str) -> int:
+    def lag(self, group: str, topic: str, marks: dict[int, tuple[int, int]] | None = None) -> int:
         """Records of `topic` the group has not committed yet (a partition never committed
-        counts from its low watermark)."""
-        marks = self.watermarks(topic)
+        counts from its low watermark). `marks`: the topic's watermarks, if already known."""
+        marks = self.watermarks(topic) if marks is None else marks
         consumer = self._readers.get(group)
         if consumer is None:  # never subscribes, so it does not join the group
             consumer = Consumer(consumer_config(self.settings, "adnomaly-lag-probe", group))
@@ -87,8 +87,10 @@ class TopicProbe:
         return lag
 
     def lags(self, groups: Mapping[str, str]) -> dict[str, int]:
-        """Group -> lag, for a mapping of group -> the topic it reads."""
-        return {group: self.lag(group, topic) for group, topic in groups.items()}
+        """Group -> lag, for a mapping of group -> the topic it reads (each topic's watermarks
+        are asked once, however many groups read it)."""
+        marks = {topic: self.watermarks(topic) for topic in set(groups.values())}
+        return {group: self.lag(group, topic, marks[topic]) for group, topic in groups.items()}
 
 
 _COORDINATOR_MOVING = {

@@ -46,6 +46,22 @@ def _sink(kind: str, topic: str, group: str, *extra: str) -> subprocess.Popen[by
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def _produce_raw(stack: Settings, topic: str, values: list[bytes]) -> None:
+    """Bytes as they are, past the producer's contract check (poison, hand-made variants)."""
+    raw = Producer(producer_config(stack, "raw-test"))
+    for value in values:
+        raw.produce(topic, value, b"US|web")
+    assert raw.flush(30) == 0
+
+
+def _drain_db(topic: str, idle_s: str = "4") -> bytes:
+    """Run the DB sink in a new group until the topic is idle; its stderr (stats lines)."""
+    proc = _sink("db", topic, f"g-{uuid.uuid4().hex[:6]}", "--idle-exit", idle_s)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    return err
+
+
 def _db_counts(settings: Settings, ids: list[str]) -> tuple[int, int]:
     with connect(settings) as conn:
         migrate(conn)  # the tables exist even before a sink's first start
@@ -134,13 +150,8 @@ def test_poison_records_land_in_dlq_and_good_ones_are_stored(stack: Settings) ->
         orjson.dumps({k: v for k, v in valid.items() if k != "platform"}),
         b"{" + b'"x": "' + b"a" * 40_000 + b'"}',
     ]
-    raw = Producer(producer_config(stack, "poisoner"))
-    for value in poison:
-        raw.produce(topic, value, b"US|web")
-    assert raw.flush(30) == 0
-    proc = _sink("db", topic, f"g-{uuid.uuid4().hex[:6]}", "--idle-exit", "5")
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err.decode()[-2000:]
+    _produce_raw(stack, topic, poison)
+    _drain_db(topic, idle_s="5")
     assert _db_counts(stack, good_ids) == (len(good_ids), len(good_ids))
 
     dlq = [
@@ -162,9 +173,7 @@ def test_db_sink_redelivery_stores_nothing_twice(stack: Settings) -> None:
     topic = unique_topic(stack, "redeliver")
     ids = _produce(stack, topic, 8_000, seed=5)
     for _ in range(2):
-        proc = _sink("db", topic, f"g-{uuid.uuid4().hex[:6]}", "--idle-exit", "4")
-        _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err.decode()[-2000:]
+        err = _drain_db(topic)
     assert _db_counts(stack, ids) == (len(ids), len(ids))
     assert b'"duplicates": 8000' in err, err.decode()[-500:]
 
@@ -191,13 +200,8 @@ def test_db_sink_stores_exactly_what_the_contract_validated(stack: Settings) -> 
         orjson.dumps({**base, "event_id": f"{i:032x}", **change})
         for i, change in enumerate(variants * 50)
     ]
-    raw = Producer(producer_config(stack, "exact"))
-    for value in values:
-        raw.produce(topic, value, b"US|web")
-    assert raw.flush(30) == 0
-    proc = _sink("db", topic, f"g-{uuid.uuid4().hex[:6]}", "--idle-exit", "4")
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err.decode()[-2000:]
+    _produce_raw(stack, topic, values)
+    _drain_db(topic)
     with connect(stack) as conn:
         stored = {
             row[0]: row[1:]
