@@ -32,10 +32,11 @@ dagster: ## the Dagster UI (dagster dev: webserver + daemon) on 127.0.0.1:3000 (
 status: ## each service: up/down, port, pid, uptime, last error
 	@$(ADNOMALY) stack status
 
-lint: ## ruff (lint + format check) and mypy
+lint: ## ruff (lint + format check), mypy and the import layering (import-linter)
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
 	@$(RUN) mypy
+	@$(RUN) lint-imports --no-cache
 
 test: bootstrap lint ## the whole suite: lint, unit, integration on the suite's own stack
 	@$(RUN) pytest

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, Message, Producer
 
 from streaming.contract import check_wire
-from streaming.contract_fast import Parsed, layout, parse
+from streaming.contract.fast import Parsed, layout, parse
 from streaming.db.connect import connect
 from streaming.db.migrations import migrate
 from streaming.generator import EventBatch, FraudIncident

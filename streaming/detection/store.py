@@ -15,8 +15,8 @@ from typing import Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from streaming.detection.model import DetectorModel
+from streaming.s3 import s3_client
 from streaming.settings import Settings
-from streaming.stack.provision import s3_client
 
 MODEL_PREFIX: Final = "models/detector/"
 log = logging.getLogger("adnomaly.detector.store")

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streaming.flink.config import JobConfig
+from streaming.flink.dist import flink_lib, pyflink_home
 from streaming.flink.job import CONFIG_FLAG
 from streaming.flink.rest import FlinkRest, FlinkRestError
 from streaming.flink.tables import ensure_sink_tables
 from streaming.kafka.topics import admin_client
 from streaming.settings import Settings
-from streaming.stack.tools import tools_for
 
 _JOB_ID = re.compile(r"JobID ([0-9a-f]{32})")
 _JAVA_OPTS = re.compile(r"^\s+all:\s*(--add-.*)$", re.MULTILINE)
@@ -64,13 +64,12 @@ def client_env(settings: Settings) -> dict[str, str]:
     """The `flink` CLI against this stack's cluster. The wheel's module `--add-opens` list is
     passed to the client JVM because the stack's config.yaml does not carry it, and without it
     Java 17 refuses the reflection Flink's client does at start."""
-    tools = tools_for(settings)
-    wheel_conf = (tools.pyflink_home / "conf" / "config.yaml").read_text()
+    wheel_conf = (pyflink_home() / "conf" / "config.yaml").read_text()
     match = _JAVA_OPTS.search(wheel_conf)
     return {
         **os.environ,
         "FLINK_CONF_DIR": str(settings.state_dir / "flink" / "conf"),
-        "FLINK_LIB_DIR": str(tools.flink_lib),
+        "FLINK_LIB_DIR": str(flink_lib(settings)),
         "FLINK_LOG_DIR": str(settings.state_dir / "flink" / "log"),
         "FLINK_ENV_JAVA_OPTS_CLI": match.group(1) if match else "",
     }
@@ -90,7 +89,7 @@ def _error_summary(output: str) -> str:
 def _flink_run(
     settings: Settings, config: JobConfig, restore: str | None, deadline_s: float
 ) -> str:
-    flink = tools_for(settings).pyflink_home / "bin" / "flink"
+    flink = pyflink_home() / "bin" / "flink"
     argv = [str(flink), "run", "--detached", *(["--fromSavepoint", restore] if restore else [])]
     argv += ["-pym", "streaming.flink.job"]
     argv += [CONFIG_FLAG, config.model_dump_json()]

@@ -19,11 +19,11 @@ import numpy as np
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from streaming.db.connect import connect
+from streaming.s3 import s3_client
 from streaming.settings import Settings
 from streaming.sinks.db import PROGRESS_SQL
 from streaming.sinks.records import Accepted
 from streaming.sinks.runner import TransientWriteError
-from streaming.stack.provision import s3_client
 
 
 def object_key(prefix: str, hour_path: str, partition: int, first_offset: int) -> str:

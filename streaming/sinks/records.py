@@ -12,8 +12,8 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 
 from streaming.contract import ContractError, format_timestamp, parse_event
-from streaming.contract_fast import accept
-from streaming.contract_rules import SCHEMA
+from streaming.contract.fast import accept
+from streaming.contract.rules import SCHEMA
 
 MAX_EVENT_BYTES = 16 * 1024  # a click event is ~400 bytes; anything this big is not one
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -95,7 +95,7 @@ class Split:
 
 
 def split(messages: Sequence[KafkaRecord]) -> Split:
-    """Validate the batch as columns (streaming.contract_fast); records that path does not
+    """Validate the batch as columns (streaming.contract.fast); records that path does not
     accept are validated one by one by pydantic, which may still accept them (a valid but
     non-canonical timestamp, non-ASCII text) or names the error for the DLQ."""
     raws: list[bytes] = []

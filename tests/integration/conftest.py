@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
+from adnomaly_ops.stack import native
+from adnomaly_ops.stack.supervisor import Supervisor
 from streaming.settings import Settings, load_settings
-from streaming.stack import native
-from streaming.stack.supervisor import Supervisor
 
 
 def _stack_pids(settings: Settings) -> set[int]:

@@ -20,8 +20,8 @@ from adnomaly_dagster.sensors import partitions_when_complete, stream_health
 from streaming.generator import TrafficGenerator
 from streaming.kafka.config import producer_config
 from streaming.producer import ClickProducer
+from streaming.s3 import s3_client
 from streaming.settings import Settings
-from streaming.stack.provision import s3_client
 from tests.integration.helpers import unique_topic
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ EVENTS = 3_000
 
 
 def _sink(kind: str, topic: str, *extra: str) -> None:
-    argv = [sys.executable, "-m", "streaming.cli", "sink", kind, "--topic", topic,
+    argv = [sys.executable, "-m", "adnomaly_cli", "sink", kind, "--topic", topic,
             "--group", f"g-{uuid.uuid4().hex[:6]}", "--idle-exit", "3", *extra]  # fmt: skip
     proc = subprocess.run(argv, capture_output=True, timeout=180, check=False)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]

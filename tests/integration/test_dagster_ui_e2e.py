@@ -15,10 +15,10 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from adnomaly_ops.stack import native
+from adnomaly_ops.stack.services import dagster_service
+from adnomaly_ops.stack.supervisor import Supervisor
 from streaming.settings import Settings
-from streaming.stack import native
-from streaming.stack.services import dagster_service
-from streaming.stack.supervisor import Supervisor
 
 pytestmark = pytest.mark.integration
 

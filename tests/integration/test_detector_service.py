@@ -78,7 +78,7 @@ def _forget_segment(settings: Settings, segment: tuple[str, str]) -> None:
 
 def _detector(topic: str, alerts: str, prefix: str, group: str, *extra: str) -> list[str]:
     return [
-        sys.executable, "-m", "streaming.cli", "detect-stream", "--topic", topic,
+        sys.executable, "-m", "adnomaly_cli", "detect-stream", "--topic", topic,
         "--anomalies-topic", alerts, "--model-prefix", prefix, "--group", group,
         "--instance-id", f"{group}-1", *extra,
     ]  # fmt: skip

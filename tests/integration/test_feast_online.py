@@ -18,13 +18,13 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from feast.data_source import PushMode
 from redis.exceptions import RedisError
 
+from adnomaly_ops.stack.supervisor import Supervisor
 from streaming.feature_contract import FEATURE_NAMES, FeatureRow
 from streaming.features.retrieval import online_features
 from streaming.features.rows import push_frame
 from streaming.features.store import PUSH_SOURCE
 from streaming.kafka.config import consumer_config, producer_config
 from streaming.settings import Settings
-from streaming.stack.supervisor import Supervisor
 from tests.integration.helpers import unique_topic, wait_for
 from tests.integration.test_feast_repo import AppliedRepo, feast, feature_row, minute, run_cli
 
@@ -82,7 +82,7 @@ def _latest(rows: list[FeatureRow]) -> list[FeatureRow]:
 def _ingestor(
     feast: AppliedRepo, topic: str, group: str, log: Path, *extra: str
 ) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "streaming.cli", "features", "ingest", "--topic", topic]
+    argv = [sys.executable, "-m", "adnomaly_cli", "features", "ingest", "--topic", topic]
     argv += ["--group", group, "--repo", str(feast.paths.repo), *extra]
     with log.open("wb") as err:  # the child keeps its own descriptor
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)

@@ -17,7 +17,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from streaming.cli import app as cli_app
+from adnomaly_cli import app as cli_app
 from streaming.feature_contract import FeatureRow
 from streaming.features.scratch import scratch_repo
 from streaming.features.store import FeastPaths, feast_paths, open_store

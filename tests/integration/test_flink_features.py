@@ -20,6 +20,7 @@ import pytest
 from confluent_kafka import Producer
 from psycopg import sql
 
+from adnomaly_ops.stack.supervisor import Supervisor
 from streaming.contract import ClickEvent
 from streaming.db.connect import connect
 from streaming.feature_contract import FEATURE_NAMES, SUSPICIOUS_UA_MARKERS, parse_feature_row
@@ -30,7 +31,6 @@ from streaming.flink.tables import drop_tables
 from streaming.generator import TrafficGenerator
 from streaming.kafka.config import producer_config
 from streaming.settings import Settings
-from streaming.stack.supervisor import Supervisor
 from tests.integration.helpers import read_all, unique_topic, wait_for
 
 pytestmark = pytest.mark.integration
@@ -137,7 +137,7 @@ def assert_same_windows(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
 def submit_cli(config: JobConfig, *extra: str) -> subprocess.Popen[str]:
     options = config.model_dump(mode="json", exclude={"bounded", "blackhole"})
     options["topic"] = options.pop("source_topic")
-    argv = [sys.executable, "-m", "streaming.cli", "flink", "submit", *extra]
+    argv = [sys.executable, "-m", "adnomaly_cli", "flink", "submit", *extra]
     argv += [f"--{key.replace('_', '-')}={value}" for key, value in options.items()]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

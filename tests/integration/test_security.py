@@ -14,9 +14,10 @@ from botocore.exceptions import ClientError
 from psycopg import sql
 from pydantic import SecretStr
 
+from adnomaly_ops.stack.provision import _admin_connect
 from streaming.db.connect import connect
+from streaming.s3 import s3_client
 from streaming.settings import Settings
-from streaming.stack.provision import _admin_connect, s3_client
 
 pytestmark = pytest.mark.integration
 

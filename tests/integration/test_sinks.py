@@ -16,15 +16,15 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
+from adnomaly_ops.stack.supervisor import Supervisor
 from streaming.contract import parse_event
 from streaming.db.connect import connect
 from streaming.db.migrations import migrate
 from streaming.generator import TrafficGenerator
 from streaming.kafka.config import producer_config
 from streaming.producer import ClickProducer
+from streaming.s3 import s3_client
 from streaming.settings import Settings
-from streaming.stack.provision import s3_client
-from streaming.stack.supervisor import Supervisor
 from tests.integration.helpers import read_all, unique_topic, wait_for
 
 pytestmark = pytest.mark.integration
@@ -41,7 +41,7 @@ def _produce(settings: Settings, topic: str, n: int, seed: int) -> list[str]:
 
 
 def _sink(kind: str, topic: str, group: str, *extra: str) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "streaming.cli", "sink", kind, "--topic", topic]
+    argv = [sys.executable, "-m", "adnomaly_cli", "sink", kind, "--topic", topic]
     argv += ["--group", group, "--instance-id", f"{group}-1", *extra]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -123,7 +123,7 @@ def test_db_sink_rides_out_a_postgres_restart(stack: Settings, tmp_path: Path) -
     group = f"g-{uuid.uuid4().hex[:6]}"
     log = tmp_path / "sink.log"
     with log.open("wb") as sink_log:
-        argv = [sys.executable, "-m", "streaming.cli", "sink", "db", "--topic", topic,
+        argv = [sys.executable, "-m", "adnomaly_cli", "sink", "db", "--topic", topic,
                 "--group", group, "--idle-exit", "8"]  # fmt: skip
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=sink_log)
         wait_for(lambda: _db_counts(stack, ids)[0] > 0, 60, "the sink's first batch")

@@ -9,8 +9,8 @@ import signal
 import psutil
 import pytest
 
+from adnomaly_ops.stack import native
 from streaming.settings import Settings
-from streaming.stack import native
 from tests.integration.helpers import wait_for
 
 pytestmark = pytest.mark.integration
@@ -77,7 +77,7 @@ def test_sigkilled_server_comes_back(stack: Settings, name: str) -> None:
 
 
 def _services(settings: Settings) -> list:  # type: ignore[type-arg]
-    from streaming.stack.services import infra_services
-    from streaming.stack.tools import tools_for
+    from adnomaly_ops.stack.services import infra_services
+    from adnomaly_ops.stack.tools import tools_for
 
     return infra_services(settings, tools_for(settings))

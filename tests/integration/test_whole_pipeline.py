@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from streaming.bench.soak import bench_soak
-from streaming.chaos.faults import FAULTS
+from adnomaly_ops.bench.soak import bench_soak
+from adnomaly_ops.chaos.faults import FAULTS
+from adnomaly_ops.stack.supervisor import Supervisor
 from streaming.settings import Settings
-from streaming.stack.supervisor import Supervisor
 
 pytestmark = [pytest.mark.integration, pytest.mark.whole_pipeline]
 
 
 def test_chaos_every_fault_recovers_exactly_once(stack: Settings) -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "streaming.cli", "chaos", "--json", "--deadline", "150"],
+        [sys.executable, "-m", "adnomaly_cli", "chaos", "--json", "--deadline", "150"],
         check=False, capture_output=True, text=True, timeout=1500,
     )  # fmt: skip
     assert run.stdout.strip(), run.stderr[-3000:]

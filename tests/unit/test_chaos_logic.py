@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from streaming.bench.soak import MEMORY_BOUND_MIB, Sample, _memory_table
-from streaming.chaos.faults import FAULTS, by_names
-from streaming.chaos.poison import _MARKER, poison_records
+from adnomaly_ops.bench.soak import MEMORY_BOUND_MIB, Sample, _memory_table
+from adnomaly_ops.chaos.faults import FAULTS, by_names
+from adnomaly_ops.chaos.poison import _MARKER, poison_records
 from streaming.contract import ContractError, parse_event
 from streaming.sinks.records import MAX_EVENT_BYTES
 

@@ -1,6 +1,6 @@
 """The compose file and the native stack describe one stack (design.md: "kept equal by a test").
 
-The native service list (streaming/stack/services.py) is the source of truth. The compose file
+The native service list (adnomaly_ops/stack/services.py) is the source of truth. The compose file
 must use the same service names, publish the same host ports on 127.0.0.1 only, and configure
 containers with .env.example's variable names. No Docker engine is needed: the file is parsed
 with PyYAML and `${VAR:-default}` is resolved to its default, as `compose` does without a .env.
@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from adnomaly_ops.stack.services import Service, app_services, infra_services
+from adnomaly_ops.stack.tools import Tools
 from streaming.settings import PROJECT_ROOT, Settings, load_settings
-from streaming.stack.services import Service, app_services, infra_services
-from streaming.stack.tools import Tools
 
 COMPOSE_FILE = PROJECT_ROOT / "infra" / "docker-compose.yml"
 ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
@@ -398,7 +398,7 @@ def test_images_are_official_or_built_from_infra_docker(compose: ComposeFile) ->
 def test_app_services_run_the_native_subcommands(compose: ComposeFile, apps: list[Service]) -> None:
     for svc in apps:
         compose_svc = compose.services[svc.name]
-        subcommand = svc.command[svc.command.index("streaming.cli") + 1 :]
+        subcommand = svc.command[svc.command.index("adnomaly_cli") + 1 :]
         assert compose_svc["command"] == ["adnomaly", *subcommand], svc.name
         assert compose_svc.get("restart") == "unless-stopped", svc.name
         # natively started on demand (autostart=false): under a profile, so `up` skips them
@@ -538,7 +538,7 @@ def test_native_dagster_matches_the_compose_webserver(
 ) -> None:
     """The native stack runs `dagster dev` as one program; compose splits it into webserver and
     daemon. Same UI port on loopback, same instance-storage variables."""
-    from streaming.stack.services import dagster_service
+    from adnomaly_ops.stack.services import dagster_service
 
     native = dagster_service(settings)
     web = compose.services["dagster-webserver"]

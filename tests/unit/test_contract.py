@@ -20,10 +20,10 @@ from streaming.contract import (
     ContractError,
     check_wire,
     current_schema,
-    main,
     parse_event,
     validate_many,
 )
+from streaming.contract.schema import main
 
 VALID: dict[str, Any] = {
     "event_id": "0f8fad5bd9cb469fa16570867728950e",
@@ -259,7 +259,7 @@ def test_write_schema_command_regenerates_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "schemas" / "click_event.schema.json"
-    monkeypatch.setattr("streaming.contract.SCHEMA_PATH", target)
+    monkeypatch.setattr("streaming.contract.schema.SCHEMA_PATH", target)
     main(["--write-schema"])
     assert str(target) in capsys.readouterr().out
     assert target.read_text(encoding="utf-8") == SCHEMA_PATH.read_text(encoding="utf-8")

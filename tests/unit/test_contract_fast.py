@@ -30,8 +30,8 @@ from streaming.contract import (
     format_timestamp,
     parse_event,
 )
-from streaming.contract_fast import accept, layout, parse
-from streaming.contract_rules import SCHEMA, UnsupportedContract, field_rule
+from streaming.contract.fast import accept, layout, parse
+from streaming.contract.rules import SCHEMA, UnsupportedContract, field_rule
 from streaming.generator import TrafficGenerator
 from streaming.wire_lines import Lines
 from tests.unit.test_contract import VALID

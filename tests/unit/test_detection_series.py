@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from streaming.cli import app
+from adnomaly_cli import app
 from streaming.detection.csv_input import (
     SeriesInputError,
     numeric_columns,

@@ -1,5 +1,5 @@
 -- Runs once, on an empty data volume, as the postgres superuser over the unix socket.
--- The same provisioning as the native stack (streaming/stack/provision.py): the app role from
+-- The same provisioning as the native stack (adnomaly_ops/stack/provision.py): the app role from
 -- DB_USER/DB_PASSWORD, NOT a superuser; the app database DB_NAME and Dagster's database
 -- DAGSTER_DB_NAME, both owned by it, with their public schemas.
 -- Values come from the container's environment (\getenv) and are bound as psql variables,

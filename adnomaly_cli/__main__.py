@@ -1,0 +1,3 @@
+from adnomaly_cli import main
+
+main()

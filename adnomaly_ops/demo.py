@@ -1,0 +1,176 @@
+"""`adnomaly demo`: the whole pipeline from a fresh clone, for a bounded time, then a summary.
+
+Steps: stack up; topics and schema; Flink job; Feast apply; a few simulated hours of history
+through the real pipeline; the detector's model trained from those features by the Dagster asset
+(so the run shows in the UI); then live traffic with every service running, watched for
+`seconds`; Dagster materializations of the warehouse and the lake; an online feature lookup.
+Services stay up afterwards (`make down` stops them).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from adnomaly_ops.stack import native
+from adnomaly_ops.stack.supervisor import Supervisor
+from streaming.db.connect import connect
+from streaming.db.migrations import migrate
+from streaming.kafka.inspect import topic_size
+from streaming.kafka.topics import ensure_topics
+from streaming.s3 import s3_client
+from streaming.settings import Settings, settings_env
+
+PIPELINE = ("db-sink", "lake-sink", "feast-ingestor")
+LIVE = ("generator", "detector")
+
+
+@dataclass
+class Snapshot:
+    in_kafka: int
+    in_postgres: int
+    lake_objects: int
+    lake_bytes: int
+    labels: int
+    feature_rows: int
+    anomalies: int
+
+
+def _count(settings: Settings, query: str) -> int:
+    with connect(settings) as conn:
+        row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0
+
+
+def snapshot(settings: Settings) -> Snapshot:
+    objects, size = 0, 0
+    paginator = s3_client(settings).get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=settings.minio_bucket, Prefix="clickstream/"):
+        for obj in page.get("Contents", []):
+            objects, size = objects + 1, size + obj["Size"]
+    return Snapshot(
+        in_kafka=topic_size(settings, settings.topic),
+        in_postgres=_count(settings, "SELECT count(*) FROM clickstream_events"),
+        lake_objects=objects,
+        lake_bytes=size,
+        labels=_count(settings, "SELECT count(*) FROM fraud_labels"),
+        feature_rows=_count(settings, "SELECT count(*) FROM feature_aggregates"),
+        anomalies=_count(settings, "SELECT count(*) FROM anomaly_results WHERE is_anomaly"),
+    )
+
+
+def _table(snap: Snapshot, title: str) -> Table:
+    table = Table(title=title)
+    cols = ("events in Kafka", "in PostgreSQL", "lake objects", "lake MiB", "fraud incidents",
+            "feature rows", "anomalous windows")  # fmt: skip
+    for col in cols:
+        table.add_column(col, justify="right")
+    table.add_row(f"{snap.in_kafka:,}", f"{snap.in_postgres:,}", f"{snap.lake_objects:,}",
+                  f"{snap.lake_bytes / 2**20:.1f}", f"{snap.labels:,}", f"{snap.feature_rows:,}",
+                  f"{snap.anomalies:,}")  # fmt: skip
+    return table
+
+
+def _cli(settings: Settings, *args: str, timeout: float = 600) -> str:
+    """One `adnomaly` command with this stack's settings; a failure stops the demo, named."""
+    env = {**os.environ, **settings_env(settings)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "adnomaly_cli", *args],
+        env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"`adnomaly {' '.join(args)}` failed: {proc.stderr[-800:]}")
+    return proc.stdout
+
+
+def _dagster(settings: Settings, select: str, partition: str | None = None) -> None:
+    """`dagster asset materialize` against the stack's instance, so the run is in the UI."""
+    env = {
+        **os.environ,
+        **settings_env(settings),
+        "DAGSTER_HOME": str(settings.state_dir / "dagster"),
+    }
+    argv = [os.path.join(os.path.dirname(sys.executable), "dagster"), "asset", "materialize",
+            "-m", "adnomaly_dagster.definitions", "--select", select]  # fmt: skip
+    argv += ["--partition", partition] if partition else []
+    proc = subprocess.run(argv, env=env, cwd=settings.state_dir / "dagster",
+                          capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    if proc.returncode != 0 or "RUN_SUCCESS" not in proc.stderr + proc.stdout:
+        raise RuntimeError(f"dagster materialize {select} failed: {proc.stderr[-800:]}")
+
+
+def _wait(what: str, done: Callable[[], bool], deadline_s: float, console: Console) -> None:
+    end = time.monotonic() + deadline_s
+    with console.status(what):
+        while not done():
+            if time.monotonic() > end:
+                raise TimeoutError(f"{what} not done within {deadline_s:.0f}s")
+            time.sleep(2)
+
+
+def run(settings: Settings, seconds: float, history: str, console: Console) -> Snapshot:
+    with console.status("starting the stack (Kafka, PostgreSQL, Redis, MinIO, Flink, Dagster)…"):
+        native.up(settings)
+        ensure_topics(settings)
+        with connect(settings) as conn:
+            migrate(conn)
+    console.print("stack up; submitting the Flink job and applying the Feast repo")
+    _cli(settings, "flink", "submit")
+    _cli(settings, "features", "apply")
+    sup = Supervisor(settings)
+    for name in PIPELINE:
+        sup.start(name)
+    console.print(f"producing {history} of history through the pipeline")
+    _cli(settings, "gen", "--history", history, "--history-rate", "30", timeout=900)
+    produced = topic_size(settings, settings.topic)
+
+    def caught_up() -> bool:
+        stored = _count(settings, "SELECT count(*) FROM clickstream_events")
+        return (
+            stored >= produced and _count(settings, "SELECT count(*) FROM feature_aggregates") > 0
+        )
+
+    _wait("sinks and Flink catching up with the history…", caught_up, 900, console)
+    with console.status("training the detector's model (Dagster asset fraud_model)…"):
+        _dagster(settings, "fraud_model")
+    for name in LIVE:
+        sup.start(name)
+    t0 = time.monotonic()
+    snap = snapshot(settings)
+    with Live(_table(snap, "live"), console=console, refresh_per_second=1) as live:
+        while (elapsed := time.monotonic() - t0) < seconds:
+            time.sleep(2)  # refresh cadence of the live table, not a wait for a state
+            snap = snapshot(settings)
+            live.update(_table(snap, f"Adnomaly demo: live, {elapsed:.0f}s of {seconds:.0f}s"))
+    today = datetime.now(UTC)
+    with console.status("Dagster: warehouse day, lake hour…"):
+        _dagster(settings, "warehouse_daily_stats,warehouse_hourly_traffic", f"{today:%Y-%m-%d}")
+        _dagster(settings, "lake_hourly_parquet", f"{today:%Y-%m-%d-%H}:00")
+    console.print(_table(snap, "Adnomaly demo: summary"))
+    console.print(_cli(settings, "features", "test"))
+    console.print(urls(settings))
+    console.print("The pipeline keeps running; `make status` shows it, `make down` stops it.")
+    return snap
+
+
+def urls(settings: Settings) -> Table:
+    table = Table(title="Web interfaces")
+    for col in ("what", "URL", "login"):
+        table.add_column(col)
+    table.add_row("Dagster", f"http://127.0.0.1:{settings.dagster_port}", "-")
+    table.add_row("Flink UI", settings.flink_rest_url, "-")
+    table.add_row("MinIO console", f"http://127.0.0.1:{settings.minio_console_port}",
+                  f"{settings.minio_access_key} / MINIO_SECRET_KEY from .env")  # fmt: skip
+    table.add_row("PostgreSQL",
+                  f"postgresql://{settings.db_user}@{settings.db_host}:{settings.db_port}/{settings.db_name}",
+                  "DB_PASSWORD from .env")  # fmt: skip
+    return table

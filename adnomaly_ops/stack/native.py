@@ -1,0 +1,158 @@
+"""The native stack: real servers as local processes under one supervisord, state in one dir."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from adnomaly_ops.stack import health, provision
+from adnomaly_ops.stack.render import render_all, render_postgres_conf
+from adnomaly_ops.stack.services import Service, all_services, dagster_service, infra_services
+from adnomaly_ops.stack.supervisor import Supervisor
+from adnomaly_ops.stack.tools import Tools, tools_for
+from streaming.kafka.topics import ensure_topics
+from streaming.settings import Settings
+
+
+@dataclass
+class ServiceStatus:
+    name: str
+    state: str
+    healthy: bool
+    detail: str
+    ports: dict[str, int]
+    pid: int | None
+    uptime_s: float | None
+    last_error: str
+
+
+def _as_postgres(argv: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+def _init_postgres(settings: Settings, tools: Tools) -> None:
+    root = settings.state_dir / "postgres"
+    data, run = root / "data", root / "run"
+    for path in (root, data, run):
+        path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        for path in (root, data, run):
+            shutil.chown(path, "postgres", "postgres")
+    data.chmod(0o700)
+    run.chmod(0o770)
+    if not (data / "PG_VERSION").exists():
+        initdb = str(tools.postgres_bindir() / "initdb")
+        argv = [initdb, "-D", str(data), "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"]
+        _run(_as_postgres([*argv, "--auth-local=trust", "--auth-host=scram-sha-256"]), "initdb")
+    render_postgres_conf(settings, data, run)
+
+
+def _init_kafka(settings: Settings, tools: Tools) -> None:
+    data = settings.state_dir / "kafka" / "data"
+    if (data / "meta.properties").exists():
+        return
+    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    argv = ["java", "-cp", f"{tools.kafka_libs}/*", "kafka.tools.StorageTool", "format"]
+    argv += ["-t", cluster_id, "-c", str(settings.state_dir / "kafka" / "server.properties")]
+    _run(argv, "kafka storage format")
+
+
+def _run(argv: list[str], what: str) -> None:
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{what} failed ({result.returncode}): {result.stderr or result.stdout}")
+
+
+def up(settings: Settings, deadline_s: float = 240.0) -> list[ServiceStatus]:
+    """Start (or complete) the stack and wait until every server is healthy; safe to repeat."""
+    tools = tools_for(settings)
+    tools.check()
+    services = all_services(settings, tools)
+    render_all(settings, tools, services)
+    _init_kafka(settings, tools)
+    _init_postgres(settings, tools)
+    sup = Supervisor(settings)
+    if sup.running():
+        sup.update()
+        for service in services:
+            if service.autostart:
+                sup.start(service.name)
+    else:
+        sup.start_daemon()
+    provision.wait_postgres_admin(settings, deadline_s)
+    provision.postgres(settings)
+    servers = infra_services(settings, tools)
+    if settings.with_dagster:
+        servers.append(dagster_service(settings))
+    wait_healthy(settings, servers, deadline_s)
+    provision.minio_bucket(settings)
+    ensure_topics(settings)
+    return status(settings)
+
+
+def wait_healthy(settings: Settings, services: list[Service], deadline_s: float) -> None:
+    end = time.monotonic() + deadline_s
+    pending = {s.name: s for s in services}
+    details: dict[str, str] = {}
+    while pending:
+        for name, service in list(pending.items()):
+            ok, details[name] = health.probe(service.health, settings)
+            if ok:
+                del pending[name]
+        if not pending:
+            return
+        if time.monotonic() > end:
+            failing = ", ".join(f"{n}: {details[n]}" for n in pending)
+            logs = settings.state_dir / "logs"
+            raise TimeoutError(f"not healthy after {deadline_s:.0f}s: {failing} (logs in {logs})")
+        time.sleep(0.5)
+
+
+def down(settings: Settings) -> None:
+    Supervisor(settings).shutdown()
+
+
+def _last_error(log: Path) -> str:
+    if not log.exists():
+        return ""
+    with log.open("rb") as fh:
+        fh.seek(max(0, log.stat().st_size - 65536))
+        lines = fh.read().decode(errors="replace").splitlines()
+    markers = ("ERROR", "FATAL", "Exception", "error:", "PANIC")
+    for line in reversed(lines):
+        if any(m in line for m in markers):
+            return line.strip()[:160]
+    return ""
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    tools = tools_for(settings)
+    sup = Supervisor(settings)
+    procs = sup.processes()
+    rows = []
+    for service in all_services(settings, tools):
+        info = procs.get(service.name, {})
+        state = info.get("statename", "DOWN" if not procs else "UNKNOWN")
+        running = state == "RUNNING"
+        ok, detail = health.probe(service.health, settings) if running else (False, state.lower())
+        now, start = info.get("now", 0), info.get("start", 0)
+        log = settings.state_dir / "logs" / f"{service.name}.log"
+        rows.append(
+            ServiceStatus(
+                name=service.name,
+                state=state,
+                healthy=ok,
+                detail=detail,
+                ports=service.ports,
+                pid=info.get("pid") or None,
+                uptime_s=float(now - start) if running else None,
+                last_error=info.get("spawnerr") or _last_error(log),
+            )
+        )
+    return rows

@@ -1,0 +1,65 @@
+"""One-time, idempotent provisioning of a running stack: roles, databases, bucket."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+from botocore.exceptions import ClientError
+from psycopg import sql
+
+from streaming.s3 import s3_client
+from streaming.settings import Settings
+
+
+def _admin_connect(settings: Settings, dbname: str = "postgres") -> psycopg.Connection:
+    """The postgres superuser over the state dir's unix socket (trust, socket dir is 0770)."""
+    socket_dir = settings.state_dir / "postgres" / "run"
+    return psycopg.connect(
+        host=str(socket_dir), port=settings.db_port, user="postgres", dbname=dbname, autocommit=True
+    )
+
+
+def wait_postgres_admin(settings: Settings, deadline_s: float) -> None:
+    """Wait until the server accepts the superuser on its socket (before the app role exists)."""
+    end = time.monotonic() + deadline_s
+    while True:
+        try:
+            with _admin_connect(settings) as conn:
+                conn.execute("SELECT 1")
+                return
+        except psycopg.OperationalError as exc:
+            if time.monotonic() > end:
+                raise TimeoutError(f"PostgreSQL not accepting connections: {exc}") from exc
+            time.sleep(0.3)
+
+
+def postgres(settings: Settings) -> None:
+    """App role (not a superuser), app database it owns, and Dagster's database."""
+    role = sql.Identifier(settings.db_user)
+    password = sql.Literal(settings.db_password.get_secret_value())
+    with _admin_connect(settings) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (settings.db_user,))
+        verb = sql.SQL("ALTER") if exists.fetchone() else sql.SQL("CREATE")
+        conn.execute(
+            sql.SQL(
+                "{} ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD {}"
+            ).format(verb, role, password)
+        )
+        for db in (settings.db_name, settings.dagster_db_name):
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone()
+            if not found:
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db), role)
+                )
+    for db in (settings.db_name, settings.dagster_db_name):
+        with _admin_connect(settings, db) as conn:
+            conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(role))
+
+
+def minio_bucket(settings: Settings) -> None:
+    client = s3_client(settings)
+    try:
+        client.head_bucket(Bucket=settings.minio_bucket)
+    except ClientError:
+        client.create_bucket(Bucket=settings.minio_bucket)

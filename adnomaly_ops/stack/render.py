@@ -1,0 +1,171 @@
+"""Render the native stack's config files from the templates in infra/native into the state dir.
+
+Rendering is idempotent and runs on every `stack up`, so a changed setting (a port, a password)
+takes effect on the next start.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+from string import Template
+
+from adnomaly_ops.stack.services import Service
+from adnomaly_ops.stack.tools import Tools
+from streaming.settings import PROJECT_ROOT, Settings, settings_env
+
+TEMPLATES = PROJECT_ROOT / "infra" / "native"
+
+
+def _render(template: str, target: Path, mode: int = 0o644, **values: object) -> None:
+    text = Template((TEMPLATES / template).read_text()).substitute(
+        {k: str(v) for k, v in values.items()}
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    target.chmod(mode)
+
+
+def render_all(settings: Settings, tools: Tools, services: list[Service]) -> Path:
+    """Write every service config and supervisord.conf; returns the supervisord.conf path."""
+    state = settings.state_dir
+    for sub in (
+        "logs",
+        "supervisor",
+        "kafka/data",
+        "redis",
+        "minio/data",
+        "flink/run",
+        "flink/log",
+    ):
+        (state / sub).mkdir(parents=True, exist_ok=True)
+
+    _render(
+        "kafka-server.properties",
+        state / "kafka" / "server.properties",
+        kafka_port=settings.kafka_port,
+        controller_port=settings.kafka_controller_port,
+        data_dir=state / "kafka" / "data",
+    )
+    shutil.copyfile(TEMPLATES / "kafka-log4j2.yaml", state / "kafka" / "log4j2.yaml")
+    _render(
+        "redis.conf",
+        state / "redis" / "redis.conf",
+        mode=0o600,
+        port=settings.redis_port,
+        data_dir=state / "redis",
+        password=settings.redis_password.get_secret_value(),
+    )
+    _render_flink(settings, tools)
+    _render("dagster.yaml", state / "dagster" / "dagster.yaml", state_dir=state)
+    dotenv = state / "dagster" / ".env"
+    dotenv.write_text("".join(f"{k}={v}\n" for k, v in settings_env(settings).items()))
+    dotenv.chmod(0o600)
+    return _render_supervisor(settings, services)
+
+
+def _render_flink(settings: Settings, tools: Tools) -> None:
+    conf = settings.state_dir / "flink" / "conf"
+    conf.mkdir(parents=True, exist_ok=True)
+    rpc = settings.flink_rpc_port
+    _render(
+        "flink-config.yaml",
+        conf / "config.yaml",
+        rpc_port=rpc,
+        blob_port=rpc + 1,
+        tm_rpc_port=rpc + 2,
+        tm_data_port=rpc + 3,
+        rest_port=settings.flink_rest_port,
+        state_dir=settings.state_dir / "flink",
+        python=sys.executable,
+        java_opts=_wheel_java_opts(tools),
+    )
+    for name in ("log4j-console.properties", "log4j-cli.properties", "logback-console.xml"):
+        shutil.copyfile(tools.pyflink_home / "conf" / name, conf / name)
+    (conf / "workers").write_text("127.0.0.1\n")
+    (conf / "masters").write_text(f"127.0.0.1:{settings.flink_rest_port}\n")
+
+
+def _wheel_java_opts(tools: Tools) -> str:
+    """The `env.java.opts.all` module flags the apache-flink wheel's own config.yaml carries."""
+    conf = (tools.pyflink_home / "conf" / "config.yaml").read_text()
+    found = re.search(r"^\s+all:\s*(--add-.*)$", conf, re.MULTILINE)
+    return found.group(1).strip() if found else ""
+
+
+def render_postgres_conf(settings: Settings, data_dir: Path, socket_dir: Path) -> None:
+    _render(
+        "postgresql.conf",
+        data_dir / "adnomaly.conf",
+        port=settings.db_port,
+        socket_dir=socket_dir,
+    )
+    shutil.copyfile(TEMPLATES / "pg_hba.conf", data_dir / "pg_hba.conf")
+    main_conf = data_dir / "postgresql.conf"
+    include = "include_if_exists = 'adnomaly.conf'\n"
+    if include not in main_conf.read_text():
+        with main_conf.open("a") as fh:
+            fh.write(include)
+    for path in (data_dir / "adnomaly.conf", data_dir / "pg_hba.conf"):
+        shutil.chown(path, "postgres", "postgres")
+
+
+def _program(service: Service, settings: Settings, priority: int) -> str:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **service.env}
+    env_line = ",".join(f'{k}="{_escape(v)}"' for k, v in env.items())
+    log = settings.state_dir / "logs" / f"{service.name}.log"
+    lines = [
+        f"[program:{service.name}]",
+        "command=" + " ".join(_quote(part) for part in service.command),
+        f"environment={env_line}",
+        f"autostart={'true' if service.autostart else 'false'}",
+        f"priority={priority}",
+        "autorestart=true",
+        "startsecs=3",
+        "startretries=20",
+        f"stopsignal={service.stop_signal}",
+        f"stopwaitsecs={service.stop_wait_s}",
+        "stopasgroup=true",
+        "killasgroup=true",
+        "redirect_stderr=true",
+        f"stdout_logfile={log}",
+        "stdout_logfile_maxbytes=20MB",
+        "stdout_logfile_backups=3",
+    ]
+    if service.user:
+        lines.append(f"user={service.user}")
+    if service.cwd:
+        lines.append(f"directory={service.cwd}")
+    return "\n".join(lines) + "\n"
+
+
+def _escape(value: str) -> str:
+    """supervisord interpolates `%(name)s` in values and ends a quoted value at `"`."""
+    if '"' in value:
+        raise ValueError("a setting for a supervised service may not contain a double quote")
+    return value.replace("%", "%%")
+
+
+def _quote(part: str) -> str:
+    # supervisord parses `command` with shlex; `%` must be doubled for its string interpolation
+    escaped = part.replace("%", "%%")
+    return f'"{escaped}"' if any(c in escaped for c in " '\"") else escaped
+
+
+def _render_supervisor(settings: Settings, services: list[Service]) -> Path:
+    target = settings.state_dir / "supervisor" / "supervisord.conf"
+    _render(
+        "supervisord.conf",
+        target,
+        mode=0o600,
+        state_dir=settings.state_dir,
+        project_root=PROJECT_ROOT,
+        stack_id=settings.state_dir.name.strip(".") or "stack",
+    )
+    with target.open("a") as fh:
+        for index, service in enumerate(services, start=1):
+            fh.write("\n" + _program(service, settings, priority=index * 10))
+    return target

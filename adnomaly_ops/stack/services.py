@@ -1,0 +1,198 @@
+"""The services of the native stack: how each is launched, where it listens, how it is probed.
+
+This list is the single source of truth that the compose file is kept equal to
+(tests/unit/test_compose_parity.py): same service names, same ports, same env var names.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from adnomaly_ops.stack.tools import Tools
+from streaming.settings import PROJECT_ROOT, Settings, settings_env
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    command: list[str]
+    ports: dict[str, int]
+    health: str  # probe kind, see adnomaly_ops.stack.health
+    env: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    stop_signal: str = "TERM"
+    stop_wait_s: int = 30
+    autostart: bool = True
+    # env var names this service is configured by; the compose file must use the same names
+    env_names: tuple[str, ...] = ()
+    cwd: Path | None = None
+
+    @property
+    def primary_port(self) -> int | None:
+        return next(iter(self.ports.values()), None)
+
+
+def infra_services(settings: Settings, tools: Tools) -> list[Service]:
+    """The servers of design.md's stack table, in start order."""
+    state = settings.state_dir
+    java_heap = ["-Xms256m", "-Xmx1g", "-XX:+UseG1GC"]
+    flink_env = {
+        "FLINK_CONF_DIR": str(state / "flink" / "conf"),
+        "FLINK_LIB_DIR": str(tools.flink_lib),
+        "FLINK_LOG_DIR": str(state / "flink" / "log"),
+        "FLINK_PID_DIR": str(state / "flink" / "run"),
+        "FLINK_HOME": str(tools.pyflink_home),
+    }
+    flink_bin = tools.pyflink_home / "bin"
+    return [
+        Service(
+            name="kafka",
+            command=[
+                "java",
+                *java_heap,
+                f"-Dlog4j2.configurationFile={state / 'kafka' / 'log4j2.yaml'}",
+                "-cp",
+                f"{tools.kafka_libs}/*",
+                "kafka.Kafka",
+                str(state / "kafka" / "server.properties"),
+            ],
+            ports={"kafka": settings.kafka_port, "controller": settings.kafka_controller_port},
+            health="kafka",
+            env_names=("KAFKA_BOOTSTRAP", "TOPIC"),
+        ),
+        Service(
+            name="postgres",
+            command=[
+                str(tools.postgres_bindir() / "postgres"),
+                "-D",
+                str(state / "postgres" / "data"),
+            ],
+            ports={"postgres": settings.db_port},
+            health="postgres",
+            user="postgres",
+            stop_signal="INT",
+            env_names=("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD"),
+        ),
+        Service(
+            name="redis",
+            command=[str(tools.redis_server()), str(state / "redis" / "redis.conf")],
+            ports={"redis": settings.redis_port},
+            health="redis",
+            env_names=("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD"),
+        ),
+        Service(
+            name="minio",
+            command=[
+                str(tools.minio),
+                "server",
+                str(state / "minio" / "data"),
+                "--address",
+                f"127.0.0.1:{settings.minio_port}",
+                "--console-address",
+                f"127.0.0.1:{settings.minio_console_port}",
+            ],
+            ports={"s3": settings.minio_port, "console": settings.minio_console_port},
+            env={
+                "MINIO_ROOT_USER": settings.minio_access_key,
+                "MINIO_ROOT_PASSWORD": settings.minio_secret_key.get_secret_value(),
+                "MINIO_UPDATE": "off",
+                "MINIO_BROWSER_REDIRECT": "off",
+            },
+            health="minio",
+            env_names=("MINIO_ENDPOINT", "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "MINIO_BUCKET"),
+        ),
+        Service(
+            name="flink-jobmanager",
+            command=[str(flink_bin / "jobmanager.sh"), "start-foreground"],
+            ports={"rest": settings.flink_rest_port, "rpc": settings.flink_rpc_port},
+            env=flink_env,
+            health="flink-jobmanager",
+            env_names=("FLINK_REST_URL",),
+        ),
+        Service(
+            name="flink-taskmanager",
+            command=[str(flink_bin / "taskmanager.sh"), "start-foreground"],
+            ports={},
+            env=flink_env,
+            health="flink-taskmanager",
+            env_names=("FLINK_REST_URL",),
+        ),
+    ]
+
+
+def dagster_service(settings: Settings) -> Service:
+    """`dagster dev` (webserver + daemon) on the stack's PostgreSQL instance storage."""
+    bin_dir = Path(sys.executable).parent
+    return Service(
+        name="dagster",
+        command=[
+            str(bin_dir / "dagster"),
+            "dev",
+            "-w",
+            str(PROJECT_ROOT / "workspace.yaml"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(settings.dagster_port),
+        ],
+        ports={"ui": settings.dagster_port},
+        env={**settings_env(settings), "DAGSTER_HOME": str(settings.state_dir / "dagster")},
+        # dagster loads `.env` from its working directory over the environment: run it where
+        # render.py writes this stack's own settings, never the project's .env
+        cwd=settings.state_dir / "dagster",
+        health="dagster",
+        autostart=settings.with_dagster,
+        stop_wait_s=60,
+        env_names=("DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DAGSTER_DB_NAME"),
+    )
+
+
+def app_services(settings: Settings) -> list[Service]:
+    """The project's long-running Python services; they join the same supervisor but start on
+    demand (`adnomaly stack start NAME`) so `make up` brings up only the servers."""
+    cli = [sys.executable, "-m", "adnomaly_cli"]
+    return [
+        Service(
+            name="generator", command=[*cli, "gen"], ports={}, health="process", autostart=False
+        ),
+        Service(
+            name="db-sink",
+            command=[*cli, "sink", "db", "--instance-id", "db-sink-1"],
+            ports={},
+            health="process",
+            autostart=False,
+        ),
+        Service(
+            name="lake-sink",
+            command=[*cli, "sink", "lake", "--instance-id", "lake-sink-1"],
+            ports={},
+            health="process",
+            autostart=False,
+        ),
+        Service(
+            name="feast-ingestor",
+            command=[*cli, "features", "ingest", "--instance-id", "feast-ingestor-1"],
+            ports={},
+            health="process",
+            autostart=False,
+        ),
+        Service(
+            name="detector",
+            command=[*cli, "detect-stream", "--instance-id", "detector-1"],
+            ports={},
+            health="process",
+            autostart=False,
+        ),
+    ]
+
+
+def all_services(settings: Settings, tools: Tools) -> list[Service]:
+    env = settings_env(settings)
+    apps = [replace(s, env={**env, **s.env}) for s in app_services(settings)]
+    return [*infra_services(settings, tools), dagster_service(settings), *apps]
+
+
+def project_root() -> Path:
+    return PROJECT_ROOT

@@ -1,0 +1,75 @@
+"""Where `make bootstrap` puts the binaries and jars the native stack runs.
+
+Tools are shared by every state directory (a user's stack and the test suite's), so they live
+outside the state dir, in `.tools/` by default.
+"""
+
+from __future__ import annotations
+
+import glob
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from streaming.flink.dist import pyflink_home
+from streaming.settings import Settings
+
+
+class ToolMissingError(RuntimeError):
+    """A binary or jar the native stack needs is absent; `make bootstrap` installs it."""
+
+
+@dataclass(frozen=True)
+class Tools:
+    root: Path
+
+    @property
+    def kafka_libs(self) -> Path:
+        return self.root / "kafka-libs"
+
+    @property
+    def flink_lib(self) -> Path:
+        return self.root / "flink-lib"  # the same place as streaming.flink.dist.flink_lib
+
+    @property
+    def minio(self) -> Path:
+        return self.root / "bin" / "minio"
+
+    @property
+    def pyflink_home(self) -> Path:
+        return pyflink_home()
+
+    @staticmethod
+    def postgres_bindir() -> Path:
+        candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+        if not candidates:
+            raise ToolMissingError("PostgreSQL server not found under /usr/lib/postgresql")
+        return Path(candidates[-1]).parent
+
+    @staticmethod
+    def redis_server() -> Path:
+        found = shutil.which("redis-server")
+        if not found:
+            raise ToolMissingError("redis-server not found on PATH (apt package redis-server)")
+        return Path(found)
+
+    def check(self) -> None:
+        """Fail early, naming each missing piece, instead of a service crash-looping later."""
+        missing = []
+        if not any(self.kafka_libs.glob("kafka_2.13-*.jar")):
+            missing.append(f"Kafka jars in {self.kafka_libs}")
+        if not any(self.flink_lib.glob("flink-sql-connector-kafka-*.jar")):
+            missing.append(f"Flink lib with the Kafka SQL connector in {self.flink_lib}")
+        if not self.minio.exists():
+            missing.append(f"MinIO binary {self.minio}")
+        for probe in (self.postgres_bindir, self.redis_server):
+            try:
+                probe()
+            except ToolMissingError as exc:
+                missing.append(str(exc))
+        if missing:
+            raise ToolMissingError("run `make bootstrap` first; missing: " + "; ".join(missing))
+
+
+def tools_for(settings: Settings) -> Tools:
+    return Tools(settings.tools_dir)

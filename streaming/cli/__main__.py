@@ -1,3 +1,0 @@
-from streaming.cli import main
-
-main()

@@ -1,0 +1,3 @@
+from streaming.contract.schema import main
+
+main()
