@@ -152,8 +152,14 @@ def soak(
     for col in ("service", "before load", "after warm-up", "end", "growth", "within bound"):
         table.add_column(col, justify="left" if col == "service" else "right")
     for name, m in x["memory_mib"].items():
-        table.add_row(name, f"{m['start']:,.0f}", f"{m['warm']:,.0f}", f"{m['end']:,.0f}",
-                      f"{m['growth']:+,.0f}", "yes" if m["ok"] else "[red]NO")  # fmt: skip
+        table.add_row(
+            name,
+            f"{m['start']:,.0f}",
+            f"{m['warm']:,.0f}",
+            f"{m['end']:,.0f}",
+            f"{m['growth']:+,.0f}",
+            "yes" if m["ok"] else "[red]NO",
+        )
     console.print(table)
     drained = x["lag_zero_after_s"]
     console.print(

@@ -21,17 +21,35 @@ console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 
 def _table(reports: list[FaultReport]) -> Table:
     table = Table(title="chaos: every fault, then the whole run")
-    for col in ("fault", "produced", "postgres", "lake", "dup", "lost", "back s", "recovery s",
-                "windows", "online", "ok"):  # fmt: skip
+    for col in (
+        "fault",
+        "produced",
+        "postgres",
+        "lake",
+        "dup",
+        "lost",
+        "back s",
+        "recovery s",
+        "windows",
+        "online",
+        "ok",
+    ):
         table.add_column(col, justify="left" if col == "fault" else "right")
     for r in reports:
         online = f"{r.online_segments - r.online_behind}/{r.online_segments}"
         table.add_row(
-            r.fault, f"{r.produced:,}", f"{r.stored_postgres:,}", f"{r.stored_lake:,}",
-            str(r.duplicated), str(r.lost), _s(r.back_after_s), _s(r.recovery_s),
-            f"{r.feature_windows - r.feature_problems}/{r.feature_windows}", online,
+            r.fault,
+            f"{r.produced:,}",
+            f"{r.stored_postgres:,}",
+            f"{r.stored_lake:,}",
+            str(r.duplicated),
+            str(r.lost),
+            _s(r.back_after_s),
+            _s(r.recovery_s),
+            f"{r.feature_windows - r.feature_problems}/{r.feature_windows}",
+            online,
             "[green]yes" if r.ok else "[red]NO",
-        )  # fmt: skip
+        )
     return table
 
 
@@ -73,15 +91,21 @@ def chaos(
 
     try:
         reports = run_chaos(
-            get_settings(), selected, rate=rate, phase_s=phase_seconds, deadline_s=deadline,
-            say=lambda m: console.print(f"[dim]{m}"), on_report=on_report,
-        )  # fmt: skip
+            get_settings(),
+            selected,
+            rate=rate,
+            phase_s=phase_seconds,
+            deadline_s=deadline,
+            say=lambda m: console.print(f"[dim]{m}"),
+            on_report=on_report,
+        )
     except PipelineError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     console.print(_table(reports))
     if as_json:
-        print(json.dumps({"ok": all(r.ok for r in reports),
-                          "faults": [r.as_dict() for r in reports]}))  # fmt: skip
+        print(
+            json.dumps({"ok": all(r.ok for r in reports), "faults": [r.as_dict() for r in reports]})
+        )
     if not all(r.ok for r in reports):
         raise typer.Exit(1)

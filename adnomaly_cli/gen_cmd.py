@@ -86,10 +86,15 @@ def _history(gen: TrafficGenerator, producer: ClickProducer, span: timedelta, ra
     start = end - span
     total_s = span.total_seconds()
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
-    with Progress(*columns, TextColumn("{task.fields[events]:,} events"), TimeRemainingColumn(),
-                  console=console) as bar:  # fmt: skip
-        task = bar.add_task(f"history {start:%Y-%m-%d} → {end:%Y-%m-%d}", total=int(total_s),
-                            events=0)  # fmt: skip
+    with Progress(
+        *columns,
+        TextColumn("{task.fields[events]:,} events"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task(
+            f"history {start:%Y-%m-%d} → {end:%Y-%m-%d}", total=int(total_s), events=0
+        )
         for batch in gen.events_between(start, end, base_rate_eps=rate):
             producer.send_batch(batch)
             sim_s = int(batch.ts_ms[-1] / 1000 - start.timestamp())
@@ -124,8 +129,10 @@ def _live(
             sent += due
         if time.monotonic() - last_report >= 10:
             stats = producer.stats
-            console.print(f"live: {sent:,} organic events, {stats.acked:,} acked, "
-                          f"{stats.failed} failed, {stats.labels} incidents")  # fmt: skip
+            console.print(
+                f"live: {sent:,} organic events, {stats.acked:,} acked, "
+                f"{stats.failed} failed, {stats.labels} incidents"
+            )
             last_report = time.monotonic()
         # until the next event is due, but at least a tick of ~100 events: one event per
         # batch would spend the CPU on per-batch overhead (64% of a core at 10k/s)
@@ -137,6 +144,12 @@ def _report(stats: DeliveryStats, seconds: float) -> None:
     for col in ("produced", "acked", "failed", "incidents", "seconds", "events/s"):
         table.add_column(col, justify="right")
     eps = stats.acked / seconds if seconds else 0.0
-    table.add_row(f"{stats.produced:,}", f"{stats.acked:,}", str(stats.failed), str(stats.labels),
-                  f"{seconds:.1f}", f"{eps:,.0f}")  # fmt: skip
+    table.add_row(
+        f"{stats.produced:,}",
+        f"{stats.acked:,}",
+        str(stats.failed),
+        str(stats.labels),
+        f"{seconds:.1f}",
+        f"{eps:,.0f}",
+    )
     console.print(table)

@@ -17,8 +17,18 @@ from rich.table import Table
 from streaming.kafka.config import consumer_config
 from streaming.settings import get_settings
 
-COLUMNS = ("timestamp", "geo", "platform", "campaign_id", "ad_id", "CPC", "CTR", "conversion",
-           "bounce_rate", "user_agent")  # fmt: skip
+COLUMNS = (
+    "timestamp",
+    "geo",
+    "platform",
+    "campaign_id",
+    "ad_id",
+    "CPC",
+    "CTR",
+    "conversion",
+    "bounce_rate",
+    "user_agent",
+)
 
 
 def _render(rows: list[dict[str, object]], columns: tuple[str, ...], title: str) -> Table:

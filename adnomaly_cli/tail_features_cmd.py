@@ -28,8 +28,19 @@ from streaming.kafka.config import consumer_config
 from streaming.settings import Settings, get_settings
 
 SHOWN = 30
-COLUMNS = ("window", "geo", "plat", "events", "users", "ev/usr", "ctr", "bounce", "cpc", "conv",
-           "bot UA")  # fmt: skip
+COLUMNS = (
+    "window",
+    "geo",
+    "plat",
+    "events",
+    "users",
+    "ev/usr",
+    "ctr",
+    "bounce",
+    "cpc",
+    "conv",
+    "bot UA",
+)
 
 
 def dropped_counts(settings: Settings, table: str = "flink_dropped_events") -> str:

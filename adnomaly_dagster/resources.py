@@ -28,9 +28,13 @@ class PostgresResource(dg.ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
         with psycopg.connect(
-            host=self.host, port=self.port, dbname=self.dbname, user=self.user,
-            password=self.password, connect_timeout=5,
-        ) as conn:  # fmt: skip
+            host=self.host,
+            port=self.port,
+            dbname=self.dbname,
+            user=self.user,
+            password=self.password,
+            connect_timeout=5,
+        ) as conn:
             yield conn
 
 
@@ -57,8 +61,11 @@ class KafkaResource(dg.ConfigurableResource):
     timeout_s: float = 5.0
 
     def _base(self) -> dict[str, Any]:
-        return {"bootstrap.servers": self.bootstrap_servers, "broker.address.family": "v4",
-                "log_level": 3}  # fmt: skip
+        return {
+            "bootstrap.servers": self.bootstrap_servers,
+            "broker.address.family": "v4",
+            "log_level": 3,
+        }
 
     def admin(self) -> AdminClient:
         return AdminClient(self._base())

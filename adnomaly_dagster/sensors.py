@@ -115,30 +115,43 @@ def stream_health(
     lag_meta = {f"lag {g}": dg.MetadataValue.int(v) for g, v in reading["lag"].items()}
     age = reading["seconds_since_event"]
     observations = [
-        dg.AssetObservation(CLICKSTREAM_TOPIC.key, metadata={
-            "records": reading["clickstream_end"],
-            "events_per_s": dg.MetadataValue.float(round(reading["events_per_s"], 1)),
-            **lag_meta,
-        }),
-        dg.AssetObservation(DLQ_TOPIC.key, metadata={
-            "records": reading["dlq_end"], "growth": reading["dlq_growth"]}),
-        dg.AssetObservation(CLICKSTREAM_EVENTS.key, metadata={
-            "seconds_since_last_event": dg.MetadataValue.float(round(age, 1) if age else -1.0)}),
+        dg.AssetObservation(
+            CLICKSTREAM_TOPIC.key,
+            metadata={
+                "records": reading["clickstream_end"],
+                "events_per_s": dg.MetadataValue.float(round(reading["events_per_s"], 1)),
+                **lag_meta,
+            },
+        ),
+        dg.AssetObservation(
+            DLQ_TOPIC.key, metadata={"records": reading["dlq_end"], "growth": reading["dlq_growth"]}
+        ),
+        dg.AssetObservation(
+            CLICKSTREAM_EVENTS.key,
+            metadata={
+                "seconds_since_last_event": dg.MetadataValue.float(round(age, 1) if age else -1.0)
+            },
+        ),
         dg.AssetObservation(FLINK_JOB.key, metadata={"state": reading["flink_state"]}),
-    ]  # fmt: skip
+    ]
     found = problems(reading, thresholds)
     hour = datetime.now(UTC).strftime("%Y%m%d%H")
-    runs = [
-        dg.RunRequest(
-            run_key=f"alert-{hour}-{'|'.join(sorted(p.split(' ')[0] for p in found))}",
-            run_config=dg.RunConfig(ops={"raise_stream_alert": AlertConfig(problems=found)}),
-        )
-    ] if found else []  # fmt: skip
+    runs = (
+        [
+            dg.RunRequest(
+                run_key=f"alert-{hour}-{'|'.join(sorted(p.split(' ')[0] for p in found))}",
+                run_config=dg.RunConfig(ops={"raise_stream_alert": AlertConfig(problems=found)}),
+            )
+        ]
+        if found
+        else []
+    )
     return dg.SensorResult(run_requests=runs, asset_events=observations, cursor=json.dumps(reading))
 
 
-def complete_partitions(last: str | None, now: datetime, grace: timedelta, step: timedelta,
-                        fmt: str, limit: int = 24) -> list[str]:  # fmt: skip
+def complete_partitions(
+    last: str | None, now: datetime, grace: timedelta, step: timedelta, fmt: str, limit: int = 24
+) -> list[str]:
     """Partition keys whose window ended more than `grace` ago, after `last` (exclusive)."""
     newest = (now - grace - step).replace(minute=0, second=0, microsecond=0)
     if step >= timedelta(days=1):
@@ -170,16 +183,24 @@ def partitions_when_complete(
     runs: list[dg.RunRequest] = []
     lag = {g: sum(kafka.lag(g, t).values()) for g, t in WATCHED_GROUPS.items()}
     if lag["adnomaly-lake-sink"] < CAUGHT_UP:
-        hours = complete_partitions(cursor.get("hour"), now, timedelta(minutes=10),
-                                    timedelta(hours=1), HOUR_FMT)  # fmt: skip
-        runs += [dg.RunRequest(run_key=f"lake-{h}", partition_key=h, job_name=lake_hourly_job.name)
-                 for h in hours]  # fmt: skip
+        hours = complete_partitions(
+            cursor.get("hour"), now, timedelta(minutes=10), timedelta(hours=1), HOUR_FMT
+        )
+        runs += [
+            dg.RunRequest(run_key=f"lake-{h}", partition_key=h, job_name=lake_hourly_job.name)
+            for h in hours
+        ]
         cursor["hour"] = hours[-1] if hours else cursor.get("hour")
     if lag["adnomaly-db-sink"] < CAUGHT_UP:
-        days = complete_partitions(cursor.get("day"), now, timedelta(minutes=30),
-                                   timedelta(days=1), DAY_FMT)  # fmt: skip
-        runs += [dg.RunRequest(run_key=f"warehouse-{d}", partition_key=d,
-                               job_name=warehouse_daily_job.name) for d in days]  # fmt: skip
+        days = complete_partitions(
+            cursor.get("day"), now, timedelta(minutes=30), timedelta(days=1), DAY_FMT
+        )
+        runs += [
+            dg.RunRequest(
+                run_key=f"warehouse-{d}", partition_key=d, job_name=warehouse_daily_job.name
+            )
+            for d in days
+        ]
         cursor["day"] = days[-1] if days else cursor.get("day")
     if not runs:
         return dg.SkipReason(f"no newly complete partition (sink lag: {lag})")

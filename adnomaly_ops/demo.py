@@ -70,13 +70,26 @@ def snapshot(settings: Settings) -> Snapshot:
 
 def _table(snap: Snapshot, title: str) -> Table:
     table = Table(title=title)
-    cols = ("events in Kafka", "in PostgreSQL", "lake objects", "lake MiB", "fraud incidents",
-            "feature rows", "anomalous windows")  # fmt: skip
+    cols = (
+        "events in Kafka",
+        "in PostgreSQL",
+        "lake objects",
+        "lake MiB",
+        "fraud incidents",
+        "feature rows",
+        "anomalous windows",
+    )
     for col in cols:
         table.add_column(col, justify="right")
-    table.add_row(f"{snap.in_kafka:,}", f"{snap.in_postgres:,}", f"{snap.lake_objects:,}",
-                  f"{snap.lake_bytes / 2**20:.1f}", f"{snap.labels:,}", f"{snap.feature_rows:,}",
-                  f"{snap.anomalies:,}")  # fmt: skip
+    table.add_row(
+        f"{snap.in_kafka:,}",
+        f"{snap.in_postgres:,}",
+        f"{snap.lake_objects:,}",
+        f"{snap.lake_bytes / 2**20:.1f}",
+        f"{snap.labels:,}",
+        f"{snap.feature_rows:,}",
+        f"{snap.anomalies:,}",
+    )
     return table
 
 
@@ -85,8 +98,12 @@ def _cli(settings: Settings, *args: str, timeout: float = 600) -> str:
     env = {**os.environ, **settings_env(settings)}
     proc = subprocess.run(
         [sys.executable, "-m", "adnomaly_cli", *args],
-        env=env, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"`adnomaly {' '.join(args)}` failed: {proc.stderr[-800:]}")
     return proc.stdout
@@ -99,11 +116,25 @@ def _dagster(settings: Settings, select: str, partition: str | None = None) -> N
         **settings_env(settings),
         "DAGSTER_HOME": str(settings.state_dir / "dagster"),
     }
-    argv = [os.path.join(os.path.dirname(sys.executable), "dagster"), "asset", "materialize",
-            "-m", "adnomaly_dagster.definitions", "--select", select]  # fmt: skip
+    argv = [
+        os.path.join(os.path.dirname(sys.executable), "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "adnomaly_dagster.definitions",
+        "--select",
+        select,
+    ]
     argv += ["--partition", partition] if partition else []
-    proc = subprocess.run(argv, env=env, cwd=settings.state_dir / "dagster",
-                          capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    proc = subprocess.run(
+        argv,
+        env=env,
+        cwd=settings.state_dir / "dagster",
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if proc.returncode != 0 or "RUN_SUCCESS" not in proc.stderr + proc.stdout:
         raise RuntimeError(f"dagster materialize {select} failed: {proc.stderr[-800:]}")
 
@@ -168,9 +199,14 @@ def urls(settings: Settings) -> Table:
         table.add_column(col)
     table.add_row("Dagster", f"http://127.0.0.1:{settings.dagster_port}", "-")
     table.add_row("Flink UI", settings.flink_rest_url, "-")
-    table.add_row("MinIO console", f"http://127.0.0.1:{settings.minio_console_port}",
-                  f"{settings.minio_access_key} / MINIO_SECRET_KEY from .env")  # fmt: skip
-    table.add_row("PostgreSQL",
-                  f"postgresql://{settings.db_user}@{settings.db_host}:{settings.db_port}/{settings.db_name}",
-                  "DB_PASSWORD from .env")  # fmt: skip
+    table.add_row(
+        "MinIO console",
+        f"http://127.0.0.1:{settings.minio_console_port}",
+        f"{settings.minio_access_key} / MINIO_SECRET_KEY from .env",
+    )
+    table.add_row(
+        "PostgreSQL",
+        f"postgresql://{settings.db_user}@{settings.db_host}:{settings.db_port}/{settings.db_name}",
+        "DB_PASSWORD from .env",
+    )
     return table

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     anomalies_topic: str = Field("anomalies", alias="ANOMALIES_TOPIC")
     dlq_topic: str = Field("clickstream.dlq", alias="DLQ_TOPIC")
     labels_topic: str = Field("fraud_labels", alias="LABELS_TOPIC")
+    # consumer groups: one name each, shared by the services, the tooling and Dagster
+    db_sink_group: str = Field("adnomaly-db-sink", alias="DB_SINK_GROUP")
+    lake_sink_group: str = Field("adnomaly-lake-sink", alias="LAKE_SINK_GROUP")
+    feast_ingestor_group: str = Field("adnomaly-feast-ingestor", alias="FEAST_INGESTOR_GROUP")
+    detector_group: str = Field("adnomaly-detector", alias="DETECTOR_GROUP")
+    flink_group: str = Field("adnomaly-flink-features", alias="FLINK_GROUP")
 
     # PostgreSQL
     db_host: str = Field("localhost", alias="DB_HOST")
@@ -73,6 +79,7 @@ class Settings(BaseSettings):
     # Flink
     flink_rest_url: str = Field("http://localhost:8081", alias="FLINK_REST_URL")
     flink_rpc_port: int = Field(6123, alias="FLINK_RPC_PORT", gt=0, lt=65536)
+    flink_job_name: str = Field("adnomaly-features", alias="FLINK_JOB_NAME")
 
     # Dagster
     dagster_port: int = Field(3000, alias="DAGSTER_PORT", gt=0, lt=65536)
@@ -96,6 +103,17 @@ class Settings(BaseSettings):
             f"host={self.db_host} port={self.db_port} dbname={self.db_name} "
             f"user={self.db_user} password={self.db_password.get_secret_value()}"
         )
+
+    @property
+    def group_topics(self) -> dict[str, str]:
+        """Each pipeline consumer group (Flink's included) and the topic it reads."""
+        return {
+            self.db_sink_group: self.topic,
+            self.lake_sink_group: self.topic,
+            self.flink_group: self.topic,
+            self.feast_ingestor_group: self.features_topic,
+            self.detector_group: self.features_topic,
+        }
 
     @property
     def minio_url(self) -> str:

@@ -82,8 +82,15 @@ def parse_canonical(text: Any) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     month_days = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + (leap & (month == 2))
     real = (
-        (year >= YEARS[0]) & (year <= YEARS[1]) & (month >= 1) & (month <= 12)
-        & (day >= 1) & (day <= month_days) & (hour <= 23) & (minute <= 59) & (second <= 59)
-    )  # fmt: skip
+        (year >= YEARS[0])
+        & (year <= YEARS[1])
+        & (month >= 1)
+        & (month <= 12)
+        & (day >= 1)
+        & (day <= month_days)
+        & (hour <= 23)
+        & (minute <= 59)
+        & (second <= 59)
+    )
     seconds = ((_days(year, month, day) * 24 + hour) * 60 + minute) * 60 + second
     return (seconds * 1000 + milli).astype(np.int64), real

@@ -68,8 +68,17 @@ def fraud_model(config: TrainingConfig, postgres: PostgresResource) -> dg.Materi
 def _scenario_rows(report: dict[str, Any]) -> list[tuple[object, ...]]:
     rows: list[tuple[object, ...]] = []
     for name, s in {**report["scenarios"], "overall": report["overall"]}.items():
-        rows.append((name, s.get("incidents"), s.get("detected"), s.get("precision"),
-                     s.get("recall"), s.get("f1"), s.get("median_delay_slides")))  # fmt: skip
+        rows.append(
+            (
+                name,
+                s.get("incidents"),
+                s.get("detected"),
+                s.get("precision"),
+                s.get("recall"),
+                s.get("f1"),
+                s.get("median_delay_slides"),
+            )
+        )
     return rows
 
 

@@ -55,8 +55,13 @@ def report(result: BenchResult, as_json: bool, console: Console) -> None:
     for i, run in enumerate(result.runs, 1):
         ratio = run["ours_eps"] / run["limit_eps"] if run["limit_eps"] else 0
         table.add_row(str(i), f"{run['ours_eps']:,.0f}", f"{run['limit_eps']:,.0f}", f"{ratio:.2f}")
-    table.add_row("median", f"{result.throughput_eps:,.0f}", f"{result.limit_eps:,.0f}",
-                  f"{result.ratio:.2f}", style="bold")  # fmt: skip
+    table.add_row(
+        "median",
+        f"{result.throughput_eps:,.0f}",
+        f"{result.limit_eps:,.0f}",
+        f"{result.ratio:.2f}",
+        style="bold",
+    )
     console.print(table)
     if as_json:
         print(json.dumps(result.as_dict()))

@@ -42,11 +42,20 @@ LIVE_SIZE, LIVE_SLIDE = timedelta(seconds=10), timedelta(seconds=2)
 
 def _config(tag: str, topic: str, **overrides: Any) -> JobConfig:
     """Its own name, consumer group and PostgreSQL tables: nothing shared with the stack's job."""
-    names = {"name": f"bench-flink-{tag}", "group_id": f"bench-flink-{tag}",
-             "features_table": f"bench_fa_{tag.replace('-', '_')}",
-             "dropped_table": f"bench_fd_{tag.replace('-', '_')}"}  # fmt: skip
-    return JobConfig(source_topic=topic, features_topic=f"{topic}.out", startup="earliest-offset",
-                     idle_timeout=timedelta(0), **names, **overrides)  # fmt: skip
+    names = {
+        "name": f"bench-flink-{tag}",
+        "group_id": f"bench-flink-{tag}",
+        "features_table": f"bench_fa_{tag.replace('-', '_')}",
+        "dropped_table": f"bench_fd_{tag.replace('-', '_')}",
+    }
+    return JobConfig(
+        source_topic=topic,
+        features_topic=f"{topic}.out",
+        startup="earliest-offset",
+        idle_timeout=timedelta(0),
+        **names,
+        **overrides,
+    )
 
 
 def _preload(settings: Settings, topic: str, events: int) -> None:
@@ -134,8 +143,9 @@ def _delays(settings: Settings, config: JobConfig, stop_ms: float) -> list[float
     return delays
 
 
-def _run(settings: Settings, source: str, events: int, live_rate: float,
-         live_seconds: float) -> dict[str, float]:  # fmt: skip
+def _run(
+    settings: Settings, source: str, events: int, live_rate: float, live_seconds: float
+) -> dict[str, float]:
     tag = uuid.uuid4().hex[:8]
     limit = _bounded_eps(
         settings, _config(f"void-{tag}", source, bounded=True, blackhole=True), events
@@ -145,8 +155,13 @@ def _run(settings: Settings, source: str, events: int, live_rate: float,
         config = _config(f"live-{tag}", live, window_size=LIVE_SIZE, window_slide=LIVE_SLIDE)
         delays = _live_delays_ms(settings, config, live_rate, live_seconds)
     p50, p99 = np.percentile(delays, [50, 99]) if delays else (float("nan"), float("nan"))
-    return {"ours_eps": ours, "limit_eps": limit, "p50_ms": float(p50), "p99_ms": float(p99),
-            "delay_samples": float(len(delays))}  # fmt: skip
+    return {
+        "ours_eps": ours,
+        "limit_eps": limit,
+        "p50_ms": float(p50),
+        "p99_ms": float(p99),
+        "delay_samples": float(len(delays)),
+    }
 
 
 def bench_flink(

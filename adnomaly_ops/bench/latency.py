@@ -69,14 +69,30 @@ def bench_latency(settings: Settings, rate: float, seconds: float) -> BenchResul
     reader = threading.Thread(target=_raw_latencies, args=(settings, topic, stop, raw))
     reader.start()
     runner = SinkRunner(
-        settings, DbWriter(settings, schema=schema), f"lat-{uuid.uuid4().hex[:6]}", topic,
-        on_commit=on_commit, poll_timeout_s=0.05,
-    )  # fmt: skip
+        settings,
+        DbWriter(settings, schema=schema),
+        f"lat-{uuid.uuid4().hex[:6]}",
+        topic,
+        on_commit=on_commit,
+        poll_timeout_s=0.05,
+    )
     gen = subprocess.Popen(
-        [sys.executable, "-m", "adnomaly_cli", "gen", "--no-fraud", "--topic", topic,
-         "--rate", str(rate), "--duration", f"{seconds}s"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "adnomaly_cli",
+            "gen",
+            "--no-fraud",
+            "--topic",
+            topic,
+            "--rate",
+            str(rate),
+            "--duration",
+            f"{seconds}s",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_for_records(settings, topic, deadline_s=60)
         runner.run(idle_exit_s=3.0, max_seconds=seconds + 60)

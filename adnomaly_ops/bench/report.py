@@ -82,8 +82,14 @@ def _stored() -> dict[str, dict[str, Any]]:
 
 
 def _from_stored(d: dict[str, Any]) -> BenchResult:
-    return BenchResult(d["name"], d["throughput_eps"], d["limit_eps"], d["runs"],
-                       d.get("target_eps"), d.get("extra", {}))  # fmt: skip
+    return BenchResult(
+        d["name"],
+        d["throughput_eps"],
+        d["limit_eps"],
+        d["runs"],
+        d.get("target_eps"),
+        d.get("extra", {}),
+    )
 
 
 def write_markdown(results: list[BenchResult], failures: dict[str, str]) -> Path:
@@ -92,9 +98,15 @@ def write_markdown(results: list[BenchResult], failures: dict[str, str]) -> Path
     now = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     stored = _stored()
     for r in results:
-        stored[r.name] = {"name": r.name, "throughput_eps": r.throughput_eps,
-                          "limit_eps": r.limit_eps, "runs": r.runs, "target_eps": r.target_eps,
-                          "extra": r.extra, "date": now}  # fmt: skip
+        stored[r.name] = {
+            "name": r.name,
+            "throughput_eps": r.throughput_eps,
+            "limit_eps": r.limit_eps,
+            "runs": r.runs,
+            "target_eps": r.target_eps,
+            "extra": r.extra,
+            "date": now,
+        }
     order = list(suite())
     names = sorted(stored, key=lambda n: order.index(n) if n in order else len(order))
     RESULTS.write_text(json.dumps([stored[n] for n in names], indent=1, default=str) + "\n")

@@ -114,9 +114,14 @@ def bench_soak(
 
 
 def _run(
-    soak: Soak, minutes: float, rate: float, sample_s: float, drain_target_s: float,
-    chart_path: Path | None, say: Callable[[str], None],
-) -> BenchResult:  # fmt: skip
+    soak: Soak,
+    minutes: float,
+    rate: float,
+    sample_s: float,
+    drain_target_s: float,
+    chart_path: Path | None,
+    say: Callable[[str], None],
+) -> BenchResult:
     settings = soak.settings
     seconds = minutes * 60
     warmup_s = min(60.0, seconds / 5)
@@ -126,19 +131,36 @@ def _run(
     # a file, not a pipe: a pipe could fill up over minutes and stall the generator
     log = tempfile.TemporaryFile()  # noqa: SIM115 (read after the process ended)
     gen = subprocess.Popen(
-        [sys.executable, "-m", "adnomaly_cli", "gen", "--no-fraud", "--rate", str(rate),
-         "--duration", f"{seconds:.0f}s", "--seed", str(int(t0) % 100_000)],
-        stdout=subprocess.DEVNULL, stderr=log,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "adnomaly_cli",
+            "gen",
+            "--no-fraud",
+            "--rate",
+            str(rate),
+            "--duration",
+            f"{seconds:.0f}s",
+            "--seed",
+            str(int(t0) % 100_000),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
     say(f"soak: {rate:,.0f} events/s for {minutes:g} min (samples every {sample_s:g}s)")
     try:
         while gen.poll() is None:
             if time.monotonic() - t0 > seconds + 120:
                 raise RuntimeError(f"the generator ran past {seconds + 120:.0f}s")
             time.sleep(sample_s)  # the sampling cadence
-            soak.samples.append(Sample(time.monotonic() - t0,
-                                       topic_size(settings, settings.topic) - base,
-                                       soak.lags(), service_memory(settings)))  # fmt: skip
+            soak.samples.append(
+                Sample(
+                    time.monotonic() - t0,
+                    topic_size(settings, settings.topic) - base,
+                    soak.lags(),
+                    service_memory(settings),
+                )
+            )
     finally:
         if gen.poll() is None:
             gen.terminate()
@@ -153,8 +175,7 @@ def _run(
     drain_end = time.monotonic() + max(120.0, drain_target_s * 4)
     while time.monotonic() < drain_end:
         lags = soak.lags()
-        soak.samples.append(Sample(time.monotonic() - t0, produced, lags,
-                                   service_memory(settings)))  # fmt: skip
+        soak.samples.append(Sample(time.monotonic() - t0, produced, lags, service_memory(settings)))
         if not any(lags.values()):
             drained_after = time.monotonic() - t0 - load_s
             break
@@ -237,8 +258,9 @@ def chart(samples: list[Sample], load_s: float, path: Path) -> None:
     top.plot(xs, rates, label="produced events/s", linewidth=2)
     for group in sorted(samples[-1].lag):
         note = " (commits on checkpoints)" if group == FLINK_GROUP else ""
-        top.plot(xs, [s.lag.get(group, 0) for s in samples], label=f"lag {group}{note}",
-                 linewidth=0.8)  # fmt: skip
+        top.plot(
+            xs, [s.lag.get(group, 0) for s in samples], label=f"lag {group}{note}", linewidth=0.8
+        )
     top.axvline(load_s, color="#999", linestyle="--", label="load stops")
     top.legend(loc="upper left", fontsize=8)
     top.set_ylabel("events")

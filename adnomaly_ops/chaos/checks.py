@@ -59,16 +59,26 @@ def _table(settings: Settings, lo: datetime, hi: datetime) -> pd.DataFrame:
             " WHERE window_start >= %s AND window_end <= %s",
             (lo, hi),
         ).fetchall()
-    return pd.DataFrame(rows, columns=["geo", "platform", "window_start", "window_end",
-                                       *FEATURE_NAMES])  # fmt: skip
+    return pd.DataFrame(
+        rows, columns=["geo", "platform", "window_start", "window_end", *FEATURE_NAMES]
+    )
 
 
 def expected_windows(settings: Settings, lo: datetime, hi: datetime) -> pd.DataFrame:
     """Windows starting at or after `lo` and ending by `hi`, from the stored events alone."""
     with connect(settings) as conn:
         rows = conn.execute(_EVENTS_SQL, (lo, hi)).fetchall()
-    columns = ["timestamp", "geo", "platform", "user_id_hash", "user_agent", "CTR",
-               "bounce_rate", "CPC", "conversion"]  # fmt: skip
+    columns = [
+        "timestamp",
+        "geo",
+        "platform",
+        "user_id_hash",
+        "user_agent",
+        "CTR",
+        "bounce_rate",
+        "CPC",
+        "conversion",
+    ]
     events = pd.DataFrame(rows, columns=columns)
     events["geo"] = events["geo"].str.strip()
     ref = compute_features(events)

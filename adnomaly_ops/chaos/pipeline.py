@@ -57,8 +57,12 @@ def prepare(settings: Settings, say: Callable[[str], None]) -> Restore:
     from streaming.flink.config import JobConfig
     from streaming.flink.submit import submit
 
-    result = submit(settings, JobConfig(name=JOB_NAME, source_topic=settings.topic,
-                                        features_topic=settings.features_topic))  # fmt: skip
+    result = submit(
+        settings,
+        JobConfig(
+            name=JOB_NAME, source_topic=settings.topic, features_topic=settings.features_topic
+        ),
+    )
     if not result.already_running:
         restore.submitted_job = result.jid
     if wait_until(lambda: flink_running(settings), 120) is None:

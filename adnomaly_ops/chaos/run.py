@@ -65,9 +65,13 @@ class FaultReport:
 
 class Chaos:
     def __init__(
-        self, settings: Settings, rate: float, phase_s: float, deadline_s: float,
+        self,
+        settings: Settings,
+        rate: float,
+        phase_s: float,
+        deadline_s: float,
         say: Callable[[str], None],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.settings, self.rate = settings, rate
         self.phase_s, self.deadline_s = phase_s, deadline_s
         self.say = say

@@ -106,10 +106,12 @@ def flink_taskmanager(settings: Settings) -> tuple[bool, str]:
     return bool(tms), f"{tms} TaskManager(s) registered, {slots} slot(s)"
 
 
-_LOCATIONS = json.dumps({
-    "query": "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus"
-    " locationOrLoadError { __typename ... on PythonError { message } } } } } }"
-}).encode()  # fmt: skip
+_LOCATIONS = json.dumps(
+    {
+        "query": "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus"
+        " locationOrLoadError { __typename ... on PythonError { message } } } } } }"
+    }
+).encode()
 
 
 def dagster(settings: Settings) -> tuple[bool, str]:

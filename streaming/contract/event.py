@@ -34,10 +34,43 @@ from pydantic import (
 )
 
 Geo = Literal[
-    "US", "IN", "BR", "DE", "JP", "CA", "AU", "UK", "FR", "IT", "ES", "NL",
-    "SE", "NO", "DK", "FI", "CH", "AT", "BE", "IE", "PT", "GR", "PL", "CZ",
-    "HU", "RO", "BG", "HR", "SI", "SK", "LT", "LV", "EE", "LU", "MT", "CY",
-]  # fmt: skip
+    "US",
+    "IN",
+    "BR",
+    "DE",
+    "JP",
+    "CA",
+    "AU",
+    "UK",
+    "FR",
+    "IT",
+    "ES",
+    "NL",
+    "SE",
+    "NO",
+    "DK",
+    "FI",
+    "CH",
+    "AT",
+    "BE",
+    "IE",
+    "PT",
+    "GR",
+    "PL",
+    "CZ",
+    "HU",
+    "RO",
+    "BG",
+    "HR",
+    "SI",
+    "SK",
+    "LT",
+    "LV",
+    "EE",
+    "LU",
+    "MT",
+    "CY",
+]
 Platform = Literal["web", "ios", "android"]
 
 GEOS: Final[tuple[str, ...]] = get_args(Geo)

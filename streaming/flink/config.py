@@ -80,8 +80,13 @@ class JobConfig(BaseModel):
 
     @model_validator(mode="after")
     def _window_shape(self) -> JobConfig:
-        for name in ("window_size", "window_slide", "out_of_orderness", "idle_timeout",
-                     "checkpoint_interval"):  # fmt: skip
+        for name in (
+            "window_size",
+            "window_slide",
+            "out_of_orderness",
+            "idle_timeout",
+            "checkpoint_interval",
+        ):
             value: timedelta = getattr(self, name)
             if value < timedelta(0) or value % timedelta(milliseconds=1):
                 raise ValueError(f"{name}={value}: must be >= 0 and whole milliseconds")

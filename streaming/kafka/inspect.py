@@ -145,8 +145,10 @@ def read_since(
         starts = consumer.offsets_for_times(
             [TopicPartition(topic, p, stamp) for p in parts], timeout=TIMEOUT_S
         )
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT_S)[1]
-                for p in parts}  # fmt: skip
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT_S)[1]
+            for p in parts
+        }
         todo = [tp for tp in starts if 0 <= tp.offset < ends[tp.partition]]
         if not todo:
             return []

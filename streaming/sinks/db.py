@@ -24,9 +24,21 @@ from streaming.sinks.records import Accepted
 from streaming.sinks.runner import TransientWriteError
 
 COLUMN_NAMES = (
-    "event_id", "timestamp", "user_id_hash", "ad_id", "campaign_id", "geo", "platform",
-    "user_agent", "cpc", "ctr", "conversion", "bounce_rate", "kafka_partition", "kafka_offset",
-)  # fmt: skip
+    "event_id",
+    "timestamp",
+    "user_id_hash",
+    "ad_id",
+    "campaign_id",
+    "geo",
+    "platform",
+    "user_agent",
+    "cpc",
+    "ctr",
+    "conversion",
+    "bounce_rate",
+    "kafka_partition",
+    "kafka_offset",
+)
 _COLUMNS = sql.SQL(", ").join(map(sql.Identifier, COLUMN_NAMES))
 # the contract's field each column is read from (the Kafka position columns come from the record)
 _FIELD_OF = {"cpc": "CPC", "ctr": "CTR"}

@@ -87,8 +87,12 @@ class LakeWriter:
         raw, rows, objects = records.raw, order.tolist(), {}
         for lo, hi in itertools.pairwise(bounds):
             first = rows[lo]
-            key = object_key(self.prefix, _hour_path(int(hours[lo])), int(partitions[lo]),
-                             int(records.offset[first]))  # fmt: skip
+            key = object_key(
+                self.prefix,
+                _hour_path(int(hours[lo])),
+                int(partitions[lo]),
+                int(records.offset[first]),
+            )
             objects[key] = b"\n".join([raw[i] for i in rows[lo:hi]]) + b"\n"
         return objects
 

@@ -122,8 +122,9 @@ def split(messages: Sequence[KafkaRecord]) -> Split:
         try:
             slow.append((i, *_row(raws[i])))
         except ContractError as err:
-            rejected.append(Rejected(raws[i], kept[i].key(), str(err), err.fields,
-                                     partitions[i], offsets[i]))  # fmt: skip
+            rejected.append(
+                Rejected(raws[i], kept[i].key(), str(err), err.fields, partitions[i], offsets[i])
+            )
     if slow:  # merge back into consumption order
         rows = np.concatenate([rows, [i for i, _, _ in slow]]).astype(np.intp)
         table = pa.concat_tables([table, pa.Table.from_pylist([r for _, r, _ in slow], SCHEMA)])

@@ -31,8 +31,20 @@ EVENTS = 3_000
 
 
 def _sink(kind: str, topic: str, *extra: str) -> None:
-    argv = [sys.executable, "-m", "adnomaly_cli", "sink", kind, "--topic", topic,
-            "--group", f"g-{uuid.uuid4().hex[:6]}", "--idle-exit", "3", *extra]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "adnomaly_cli",
+        "sink",
+        kind,
+        "--topic",
+        topic,
+        "--group",
+        f"g-{uuid.uuid4().hex[:6]}",
+        "--idle-exit",
+        "3",
+        *extra,
+    ]
     proc = subprocess.run(argv, capture_output=True, timeout=180, check=False)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
 
@@ -53,8 +65,9 @@ def one_hour_stored(stack: Settings) -> int:
 
 def _materialize(selection: list[str], partition: str | None = None) -> dg.ExecuteInProcessResult:
     assets = [defs.get_assets_def(dg.AssetKey(name)) for name in selection]
-    return dg.materialize(assets, resources=RESOURCES, partition_key=partition,
-                          raise_on_error=False)  # fmt: skip
+    return dg.materialize(
+        assets, resources=RESOURCES, partition_key=partition, raise_on_error=False
+    )
 
 
 def test_postgres_schema_materializes(stack: Settings) -> None:
@@ -203,7 +216,13 @@ def test_detection_evaluation_reports_per_scenario_with_charts(stack: Settings) 
     assert result.success
     meta = result.asset_materializations_for_node("detection_evaluation")[0].metadata
     table = meta["scenarios"].value
-    for scenario in ("bot_click_flood", "ctr_inflation", "cpc_manipulation", "emulator_burst",
-                     "conversion_drought", "overall"):  # fmt: skip
+    for scenario in (
+        "bot_click_flood",
+        "ctr_inflation",
+        "cpc_manipulation",
+        "emulator_burst",
+        "conversion_drought",
+        "overall",
+    ):
         assert f"| {scenario} |" in table
     assert "data:image/png;base64," in meta["charts"].value

@@ -37,13 +37,20 @@ def _history(geo: str, platform: str, days: int = 7) -> pd.DataFrame:
     noise = rng.standard_normal((3, n.size)) / np.sqrt(n)
     return pd.DataFrame(
         {
-            "geo": geo, "platform": platform, "window_start": ends - timedelta(minutes=5),
-            "window_end": ends, "ctr_avg": 0.02 * np.exp(0.35 * noise[0]),
-            "bounce_rate_avg": 0.5 + 0.1 * noise[1], "event_count": n,
-            "cpc_avg": 0.4 * np.exp(0.3 * noise[2]), "conversion_rate": 1 / n,
-            "unique_users": n, "events_per_user": 1.0, "suspicious_ua_share": 0.0,
+            "geo": geo,
+            "platform": platform,
+            "window_start": ends - timedelta(minutes=5),
+            "window_end": ends,
+            "ctr_avg": 0.02 * np.exp(0.35 * noise[0]),
+            "bounce_rate_avg": 0.5 + 0.1 * noise[1],
+            "event_count": n,
+            "cpc_avg": 0.4 * np.exp(0.3 * noise[2]),
+            "conversion_rate": 1 / n,
+            "unique_users": n,
+            "events_per_user": 1.0,
+            "suspicious_ua_share": 0.0,
         }
-    )  # fmt: skip
+    )
 
 
 def _model(segment: tuple[str, str], trained_at: datetime) -> DetectorModel:
@@ -54,10 +61,19 @@ def _row(segment: tuple[str, str], noon: datetime, minute: int, cpc: float = 0.4
     end = noon + timedelta(minutes=minute)
     geo, platform = segment
     return FeatureRow(
-        geo=geo, platform=platform, window_start=end - timedelta(minutes=5), window_end=end,
-        ctr_avg=0.02, bounce_rate_avg=0.5, event_count=30, cpc_avg=cpc, conversion_rate=1 / 30,
-        unique_users=30, events_per_user=1.0, suspicious_ua_share=0.0,
-    ).to_json_bytes()  # fmt: skip
+        geo=geo,
+        platform=platform,
+        window_start=end - timedelta(minutes=5),
+        window_end=end,
+        ctr_avg=0.02,
+        bounce_rate_avg=0.5,
+        event_count=30,
+        cpc_avg=cpc,
+        conversion_rate=1 / 30,
+        unique_users=30,
+        events_per_user=1.0,
+        suspicious_ua_share=0.0,
+    ).to_json_bytes()
 
 
 def _produce(settings: Settings, topic: str, values: list[bytes]) -> None:
@@ -78,10 +94,22 @@ def _forget_segment(settings: Settings, segment: tuple[str, str]) -> None:
 
 def _detector(topic: str, alerts: str, prefix: str, group: str, *extra: str) -> list[str]:
     return [
-        sys.executable, "-m", "adnomaly_cli", "detect-stream", "--topic", topic,
-        "--anomalies-topic", alerts, "--model-prefix", prefix, "--group", group,
-        "--instance-id", f"{group}-1", *extra,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "adnomaly_cli",
+        "detect-stream",
+        "--topic",
+        topic,
+        "--anomalies-topic",
+        alerts,
+        "--model-prefix",
+        prefix,
+        "--group",
+        group,
+        "--instance-id",
+        f"{group}-1",
+        *extra,
+    ]
 
 
 def _run_until_idle(argv: list[str]) -> None:

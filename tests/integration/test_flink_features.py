@@ -52,8 +52,9 @@ def events(seed: int, n: int, start: datetime, end: datetime) -> pd.DataFrame:
     df = frame.to_frame().drop(columns="incident_id")
     bots = np.arange(len(df)) % 7 == 0
     markers = [m.upper() if i % 2 else m.title() for i, m in enumerate(SUSPICIOUS_UA_MARKERS)]
-    df.loc[bots, "user_agent"] = [f"Mozilla/5.0 ({markers[i % len(markers)]})" for i in
-                                  range(int(bots.sum()))]  # fmt: skip
+    df.loc[bots, "user_agent"] = [
+        f"Mozilla/5.0 ({markers[i % len(markers)]})" for i in range(int(bots.sum()))
+    ]
     return df
 
 
@@ -91,16 +92,21 @@ def expected_windows(df: pd.DataFrame, watermark: datetime) -> pd.DataFrame:
     the slide and the SIZE - SLIDE before; a window is out once the watermark reaches its end."""
     pattern = "|".join(re.escape(m) for m in SUSPICIOUS_UA_MARKERS)
     df = df.assign(suspicious=df["user_agent"].str.lower().str.contains(pattern).astype(float))
-    copies = [df.assign(window_start=df["timestamp"].dt.floor(SLIDE) - k * SLIDE)
-              for k in range(SIZE // SLIDE)]  # fmt: skip
+    copies = [
+        df.assign(window_start=df["timestamp"].dt.floor(SLIDE) - k * SLIDE)
+        for k in range(SIZE // SLIDE)
+    ]
     rows = pd.concat(copies).assign(window_end=lambda d: d["window_start"] + SIZE)
     rows = rows[rows["window_end"] <= pd.Timestamp(watermark) + timedelta(milliseconds=1)]
     out = rows.groupby(KEY_COLS).agg(
-        ctr_avg=("CTR", "mean"), bounce_rate_avg=("bounce_rate", "mean"),
-        event_count=("event_id", "size"), cpc_avg=("CPC", "mean"),
-        conversion_rate=("conversion", "mean"), unique_users=("user_id_hash", "nunique"),
+        ctr_avg=("CTR", "mean"),
+        bounce_rate_avg=("bounce_rate", "mean"),
+        event_count=("event_id", "size"),
+        cpc_avg=("CPC", "mean"),
+        conversion_rate=("conversion", "mean"),
+        unique_users=("user_id_hash", "nunique"),
         suspicious_ua_share=("suspicious", "mean"),
-    )  # fmt: skip
+    )
     out["events_per_user"] = out["event_count"] / out["unique_users"]
     return in_ms(out.reset_index())
 
@@ -176,8 +182,11 @@ def features_job(stack: Settings) -> Iterator[tuple[JobConfig, list[str], pd.Dat
         produce(stack, config.source_topic, [(b"US|web", raw) for raw in [b"not json", *MALFORMED]])
         valid = pd.concat([phase_a, closing(stack, config.source_topic, CLOSE, 8)])
         expected = expected_windows(valid, CLOSE - LATENESS)
-        wait_for(lambda: len(table_rows(stack, config.features_table)) >= len(expected), 120,
-                 f"{len(expected)} windows in {config.features_table}")  # fmt: skip
+        wait_for(
+            lambda: len(table_rows(stack, config.features_table)) >= len(expected),
+            120,
+            f"{len(expected)} windows in {config.features_table}",
+        )
         yield config, outputs, valid
     finally:
         cancel(stack, config)
@@ -219,8 +228,11 @@ class TestFeatures:
         later = CLOSE + timedelta(minutes=6)
         valid = pd.concat([valid, in_bound, closing(stack, config.source_topic, later, 11)])
         expected = expected_windows(valid, later - LATENESS)
-        wait_for(lambda: len(table_rows(stack, config.features_table)) >= len(expected), 90,
-                 "the windows of the in-bound records")  # fmt: skip
+        wait_for(
+            lambda: len(table_rows(stack, config.features_table)) >= len(expected),
+            90,
+            "the windows of the in-bound records",
+        )
         after = table_rows(stack, config.features_table)
         assert_same_windows(after, expected)  # in-bound records counted, late ones not
         old = after.merge(before, on=KEY_COLS, suffixes=("", "_before"))
@@ -254,8 +266,11 @@ class TestFeatures:
         last = base + timedelta(minutes=12)
         valid = pd.concat([before, mid, after, closing(stack, config.source_topic, last, 34)])
         expected = expected_windows(valid, last - LATENESS).query("window_end > @base")
-        wait_for(lambda: len(rows_after(stack, config, base)) >= len(expected), 90,
-                 "windows after the replacement")  # fmt: skip
+        wait_for(
+            lambda: len(rows_after(stack, config, base)) >= len(expected),
+            90,
+            "windows after the replacement",
+        )
         assert_same_windows(rows_after(stack, config, base), expected)
 
 
@@ -294,8 +309,11 @@ def test_taskmanager_kill_resumes_from_the_last_checkpoint(stack: Settings) -> N
         close = T0 + timedelta(minutes=35) + LATENESS + timedelta(seconds=1)
         valid = pd.concat([first, second, closing(stack, config.source_topic, close, 23)])
         expected = expected_windows(valid, close - LATENESS)
-        wait_for(lambda: len(table_rows(stack, config.features_table)) >= len(expected), 240,
-                 "every window after the restart")  # fmt: skip
+        wait_for(
+            lambda: len(table_rows(stack, config.features_table)) >= len(expected),
+            240,
+            "every window after the restart",
+        )
         assert supervisor.processes()["flink-taskmanager"]["pid"] != old_pid
         restored = rest.checkpoints(jid)["latest"]["restored"]
         assert restored is not None and restored["id"] >= checkpoint

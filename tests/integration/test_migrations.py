@@ -50,9 +50,19 @@ def test_seed_queries_and_partitions(schema_conn: psycopg.Connection) -> None:
     migrate(schema_conn)
     schema_conn.execute("SELECT ensure_clickstream_partition(%s)", (date(2024, 1, 15),))
     row = (
-        "e1", datetime(2024, 1, 15, 10, 30, tzinfo=UTC), "a1b2c3d4e5f67890", "ad_1234",
-        "camp_567", "US", "web", "Mozilla/5.0", 0.75, 0.035, 0, 0.45,
-    )  # fmt: skip
+        "e1",
+        datetime(2024, 1, 15, 10, 30, tzinfo=UTC),
+        "a1b2c3d4e5f67890",
+        "ad_1234",
+        "camp_567",
+        "US",
+        "web",
+        "Mozilla/5.0",
+        0.75,
+        0.035,
+        0,
+        0.45,
+    )
     insert = (
         "INSERT INTO clickstream_events (event_id, timestamp, user_id_hash, ad_id, campaign_id,"
         " geo, platform, user_agent, cpc, ctr, conversion, bounce_rate)"

@@ -81,8 +81,9 @@ def test_pipelined_batches_arrive_whole_and_a_bad_one_stops_before_its_first_byt
     topic = unique_topic(stack, "pipelined")
     gen = TrafficGenerator(12, stack.hash_salt.get_secret_value(), incidents_per_day=48)
     end = datetime(2026, 3, 4, tzinfo=UTC)
-    batches = [gen.batch(3_000, end - timedelta(hours=h + 1), end - timedelta(hours=h))
-               for h in range(4)]  # fmt: skip
+    batches = [
+        gen.batch(3_000, end - timedelta(hours=h + 1), end - timedelta(hours=h)) for h in range(4)
+    ]
     good = [pair for batch in batches[:2] for pair in batch.pairs()]
     cpc = batches[2].cpc.copy()
     cpc[1234] = 9.5  # outside the contract's range

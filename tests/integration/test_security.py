@@ -53,9 +53,13 @@ def test_app_role_cannot_create_roles(stack: Settings) -> None:
 def test_postgres_refuses_a_wrong_password(stack: Settings) -> None:
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(
-            host=stack.db_host, port=stack.db_port, dbname=stack.db_name, user=stack.db_user,
-            password="not-" + uuid.uuid4().hex, connect_timeout=5,
-        )  # fmt: skip
+            host=stack.db_host,
+            port=stack.db_port,
+            dbname=stack.db_name,
+            user=stack.db_user,
+            password="not-" + uuid.uuid4().hex,
+            connect_timeout=5,
+        )
 
 
 def test_redis_requires_its_password(stack: Settings) -> None:
@@ -63,12 +67,17 @@ def test_redis_requires_its_password(stack: Settings) -> None:
     with pytest.raises(redis.exceptions.AuthenticationError):
         anonymous.ping()
     impostor = "not-" + uuid.uuid4().hex
-    wrong = redis.Redis(host=stack.redis_host, port=stack.redis_port, password=impostor,
-                        socket_timeout=5)  # fmt: skip
+    wrong = redis.Redis(
+        host=stack.redis_host, port=stack.redis_port, password=impostor, socket_timeout=5
+    )
     with pytest.raises(redis.exceptions.AuthenticationError):
         wrong.ping()
-    right = redis.Redis(host=stack.redis_host, port=stack.redis_port, socket_timeout=5,
-                        password=stack.redis_password.get_secret_value())  # fmt: skip
+    right = redis.Redis(
+        host=stack.redis_host,
+        port=stack.redis_port,
+        socket_timeout=5,
+        password=stack.redis_password.get_secret_value(),
+    )
     assert right.ping()
 
 

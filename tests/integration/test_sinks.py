@@ -123,8 +123,19 @@ def test_db_sink_rides_out_a_postgres_restart(stack: Settings, tmp_path: Path) -
     group = f"g-{uuid.uuid4().hex[:6]}"
     log = tmp_path / "sink.log"
     with log.open("wb") as sink_log:
-        argv = [sys.executable, "-m", "adnomaly_cli", "sink", "db", "--topic", topic,
-                "--group", group, "--idle-exit", "8"]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "adnomaly_cli",
+            "sink",
+            "db",
+            "--topic",
+            topic,
+            "--group",
+            group,
+            "--idle-exit",
+            "8",
+        ]
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=sink_log)
         wait_for(lambda: _db_counts(stack, ids)[0] > 0, 60, "the sink's first batch")
         sup = Supervisor(stack)
@@ -216,7 +227,15 @@ def test_db_sink_stores_exactly_what_the_contract_validated(stack: Settings) -> 
     for value in values:
         event = parse_event(value)
         assert stored[event.event_id] == (
-            event.timestamp, event.user_id_hash, event.ad_id, event.campaign_id, event.geo,
-            event.platform, event.user_agent, event.CPC, event.CTR, event.conversion,
+            event.timestamp,
+            event.user_id_hash,
+            event.ad_id,
+            event.campaign_id,
+            event.geo,
+            event.platform,
+            event.user_agent,
+            event.CPC,
+            event.CTR,
+            event.conversion,
             event.bounce_rate,
-        )  # fmt: skip
+        )

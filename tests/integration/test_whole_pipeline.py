@@ -22,8 +22,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.whole_pipeline]
 def test_chaos_every_fault_recovers_exactly_once(stack: Settings) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "adnomaly_cli", "chaos", "--json", "--deadline", "150"],
-        check=False, capture_output=True, text=True, timeout=1500,
-    )  # fmt: skip
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     assert run.stdout.strip(), run.stderr[-3000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     reports = {r["fault"]: r for r in result["faults"]}

@@ -13,8 +13,17 @@ from streaming.sinks.records import MAX_EVENT_BYTES
 
 def test_every_fault_the_issue_names_is_injected() -> None:
     targets = {f.target for f in FAULTS}
-    assert {"db-sink", "lake-sink", "feast-ingestor", "detector", "kafka", "postgres", "minio",
-            "redis", "flink-taskmanager"} <= targets  # fmt: skip
+    assert {
+        "db-sink",
+        "lake-sink",
+        "feast-ingestor",
+        "detector",
+        "kafka",
+        "postgres",
+        "minio",
+        "redis",
+        "flink-taskmanager",
+    } <= targets
     assert [f.kind for f in FAULTS].count("poison") == 1
 
 
@@ -41,8 +50,11 @@ def _sample(at_s: float, **rss: float) -> Sample:
 
 
 def test_memory_growth_is_judged_after_the_warm_up() -> None:
-    samples = [_sample(5, kafka=300, sink=100), _sample(60, kafka=700, sink=120),
-               _sample(600, kafka=760, sink=120 + MEMORY_BOUND_MIB + 1)]  # fmt: skip
+    samples = [
+        _sample(5, kafka=300, sink=100),
+        _sample(60, kafka=700, sink=120),
+        _sample(600, kafka=760, sink=120 + MEMORY_BOUND_MIB + 1),
+    ]
     table = _memory_table({"kafka": 250, "sink": 90}, samples, warmup_s=60)
     assert table["kafka"]["ok"] and table["kafka"]["growth"] == 60  # heap filling is warm-up
     assert not table["sink"]["ok"]  # steady growth beyond the bound after warm-up is a leak

@@ -26,10 +26,12 @@ def _rows(*values: bytes, **changes: object) -> list[dict[str, str]]:
     assert text.endswith("\n")
     rows = [line.split("\t") for line in text[:-1].split("\n")]
     return [
-        {name: re.sub(r"\\(.)", lambda m: _UNESCAPE[m[1]], field) for name, field in
-         zip(COLUMN_NAMES, row, strict=True)}
+        {
+            name: re.sub(r"\\(.)", lambda m: _UNESCAPE[m[1]], field)
+            for name, field in zip(COLUMN_NAMES, row, strict=True)
+        }
         for row in rows
-    ]  # fmt: skip
+    ]
 
 
 def test_columns_in_table_order_with_the_source_position() -> None:
@@ -92,8 +94,11 @@ def test_rows_of_several_polls_stay_aligned() -> None:
             orjson.dumps({**VALID, "event_id": f"{poll:016x}{i:016x}", "user_agent": f"ua {i}"})
             for i in range(5 + poll)
         ]
-        parts.append(split([Msg(v, partition=poll, offset=10 * poll + i)
-                            for i, v in enumerate(values)]).accepted)  # fmt: skip
+        parts.append(
+            split(
+                [Msg(v, partition=poll, offset=10 * poll + i) for i, v in enumerate(values)]
+            ).accepted
+        )
     accepted = Accepted.concat(parts)
     assert accepted.table.column("event_id").num_chunks == 3
     text = copy_rows(accepted).decode()

@@ -20,9 +20,13 @@ from streaming.detection.evaluate import EvaluationSpec, run_evaluation
 from streaming.generator import FraudType
 
 SPEC = EvaluationSpec(
-    seed=4, rate_eps=8.0, train_days=2, eval_days=1, eval_incidents_per_day=40,
+    seed=4,
+    rate_eps=8.0,
+    train_days=2,
+    eval_days=1,
+    eval_incidents_per_day=40,
     users_per_segment=2000,
-)  # fmt: skip
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +64,11 @@ def test_report_is_written_with_its_matching_rules(report: dict[str, Any]) -> No
     assert "overlaps [start, end)" in saved["matching"]
     assert saved["spec"]["seed"] == SPEC.seed and saved["model_version"]
     assert set(saved["targets"]) == {
-        "overall_f1", "scenario_recall", "median_delay_slides", "false_alarms_per_day",
-    }  # fmt: skip
+        "overall_f1",
+        "scenario_recall",
+        "median_delay_slides",
+        "false_alarms_per_day",
+    }
     assert len(saved["incidents"]) == report["overall"]["incidents"]
 
 
@@ -70,18 +77,30 @@ def test_incident_chart_is_a_png(tmp_path: Path) -> None:
     ends = pd.date_range("2026-03-09T11:30Z", periods=90, freq="min")
     features = pd.DataFrame(
         {
-            "geo": "US", "platform": "web", "window_start": ends - pd.Timedelta(minutes=5),
-            "window_end": ends, "event_count": 20, "events_per_user": 1.0,
-            "suspicious_ua_share": 0.0, "ctr_avg": 0.02, "cpc_avg": 0.4,
-            "bounce_rate_avg": 0.5, "conversion_rate": 0.03,
+            "geo": "US",
+            "platform": "web",
+            "window_start": ends - pd.Timedelta(minutes=5),
+            "window_end": ends,
+            "event_count": 20,
+            "events_per_user": 1.0,
+            "suspicious_ua_share": 0.0,
+            "ctr_avg": 0.02,
+            "cpc_avg": 0.4,
+            "bounce_rate_avg": 0.5,
+            "conversion_rate": 0.03,
         }
-    )  # fmt: skip
+    )
     flagged = (ends > start) & (ends < start + pd.Timedelta(minutes=20))
     scored = pd.DataFrame({"score": flagged * 0.8, "is_anomaly": flagged})
     incident = {
-        "scenario": "cpc_manipulation", "geo": "US", "platform": "web", "start": start,
-        "end": start + pd.Timedelta(minutes=15), "intensity": 0.7, "detected": True,
+        "scenario": "cpc_manipulation",
+        "geo": "US",
+        "platform": "web",
+        "start": start,
+        "end": start + pd.Timedelta(minutes=15),
+        "intensity": 0.7,
+        "detected": True,
         "delay_slides": 0.5,
-    }  # fmt: skip
+    }
     path = incident_chart(features, scored, incident, tmp_path / "c" / "x.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000

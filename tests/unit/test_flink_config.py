@@ -17,9 +17,14 @@ from streaming.settings import load_settings
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("500ms", timedelta(milliseconds=500)), ("5s", timedelta(seconds=5)),
-     ("5m", timedelta(minutes=5)), ("1h", timedelta(hours=1)), (30, timedelta(seconds=30))],
-)  # fmt: skip
+    [
+        ("500ms", timedelta(milliseconds=500)),
+        ("5s", timedelta(seconds=5)),
+        ("5m", timedelta(minutes=5)),
+        ("1h", timedelta(hours=1)),
+        (30, timedelta(seconds=30)),
+    ],
+)
 def test_durations_parse_and_survive_the_json_hop(text: object, expected: timedelta) -> None:
     config = JobConfig(out_of_orderness=text)  # type: ignore[arg-type]
     assert config.out_of_orderness == expected
@@ -28,12 +33,14 @@ def test_durations_parse_and_survive_the_json_hop(text: object, expected: timede
 
 @pytest.mark.parametrize(
     ("options", "named"),
-    [({"window_size": "5 parsecs"}, "window_size"),
-     ({"window_size": "5m", "window_slide": "2m"}, "whole multiple"),
-     ({"out_of_orderness": "1.5ms"}, "whole milliseconds"),
-     ({"features_table": "x; DROP TABLE y"}, "features_table"),
-     ({"source_topic": "it's"}, "source_topic")],
-)  # fmt: skip
+    [
+        ({"window_size": "5 parsecs"}, "window_size"),
+        ({"window_size": "5m", "window_slide": "2m"}, "whole multiple"),
+        ({"out_of_orderness": "1.5ms"}, "whole milliseconds"),
+        ({"features_table": "x; DROP TABLE y"}, "features_table"),
+        ({"source_topic": "it's"}, "source_topic"),
+    ],
+)
 def test_bad_options_fail_naming_what_is_wrong(options: dict[str, str], named: str) -> None:
     with pytest.raises(ValidationError, match=named):
         JobConfig(**options)  # type: ignore[arg-type]
@@ -47,8 +54,13 @@ def test_intervals_take_more_than_two_digits_of_seconds() -> None:
 
 
 def test_the_job_text_carries_its_configuration() -> None:
-    settings = load_settings(HASH_SALT="s", DB_PASSWORD="it's", MINIO_ACCESS_KEY="a",
-                             MINIO_SECRET_KEY="b", REDIS_PASSWORD="c")  # fmt: skip
+    settings = load_settings(
+        HASH_SALT="s",
+        DB_PASSWORD="it's",
+        MINIO_ACCESS_KEY="a",
+        MINIO_SECRET_KEY="b",
+        REDIS_PASSWORD="c",
+    )
     config = JobConfig(source_topic="clicks.x", window_size="10m", window_slide="2m", bounded=True)
     setup, inserts = job.statements(settings, config)
     text = "\n".join(setup)

@@ -61,8 +61,15 @@ def test_hand_example(hand: pd.DataFrame) -> None:
     us = features[features["geo"] == "US"]
     # a window starts every minute from 09:56 (first holding 10:00:10) to 10:03 (last: 10:03)
     assert [t.strftime("%H:%M") for t in us["window_start"]] == [
-        "09:56", "09:57", "09:58", "09:59", "10:00", "10:01", "10:02", "10:03",
-    ]  # fmt: skip
+        "09:56",
+        "09:57",
+        "09:58",
+        "09:59",
+        "10:00",
+        "10:01",
+        "10:02",
+        "10:03",
+    ]
     both = _row(features, "US", -1)  # [09:59, 10:04): all three US events
     assert both["window_end"] == pd.Timestamp(T0 + timedelta(minutes=4))
     assert both["event_count"] == 3 and both["unique_users"] == 2
