@@ -81,9 +81,20 @@ class Settings(BaseSettings):
     flink_rpc_port: int = Field(6123, alias="FLINK_RPC_PORT", gt=0, lt=65536)
     flink_job_name: str = Field("adnomaly-features", alias="FLINK_JOB_NAME")
 
+    # pgAdmin (native: its own venv under the tools dir; login from .env)
+    pgadmin_port: int = Field(5050, alias="PGADMIN_PORT", gt=0, lt=65536)
+    pgadmin_email: str = Field("admin@adnomaly.com", alias="PGADMIN_EMAIL")
+    pgadmin_password: SecretStr = Field(alias="PGADMIN_PASSWORD", min_length=6)
+
     # Dagster
     dagster_port: int = Field(3000, alias="DAGSTER_PORT", gt=0, lt=65536)
     with_dagster: bool = Field(True, alias="ADNOMALY_WITH_DAGSTER")
+
+    # the incidents app (adnomaly_app); it refuses to start while UI_PASSWORD is unset
+    ui_host: str = Field("127.0.0.1", alias="UI_HOST")
+    ui_port: int = Field(8501, alias="UI_PORT", gt=0, lt=65536)
+    ui_user: str = Field("analyst", alias="UI_USER", min_length=1)
+    ui_password: SecretStr | None = Field(None, alias="UI_PASSWORD")
 
     # the stack itself
     state_dir: Path = Field(PROJECT_ROOT / ".adnomaly", alias="ADNOMALY_STATE_DIR")
@@ -138,6 +149,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env: dict[str, str] = {}
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
+        if value is None:  # an unset optional setting stays unset, never the text "None"
+            continue
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         env[str(field.alias)] = str(value)

@@ -27,17 +27,21 @@ def _credentials() -> dict[str, str]:
     """Random credentials for the suite's stack, made once per checkout and slot and kept beside
     its state dir (a kept stack must still accept them); no credential literal lives in code."""
     path = ROOT / (".adnomaly-test" + (f"-{SLOT}" if SLOT else "") + ".credentials.json")
-    try:
-        return dict(json.loads(path.read_text()))
-    except (OSError, ValueError):
-        pass
     creds = {
         "HASH_SALT": secrets.token_hex(8),
         "DB_PASSWORD": secrets.token_urlsafe(18),
         "MINIO_ACCESS_KEY": "t" + secrets.token_hex(6),
         "MINIO_SECRET_KEY": secrets.token_urlsafe(24),
         "REDIS_PASSWORD": secrets.token_urlsafe(18),
+        "PGADMIN_PASSWORD": secrets.token_urlsafe(18),
     }
+    try:
+        kept = dict(json.loads(path.read_text()))
+        if kept.keys() >= creds.keys():
+            return kept
+        creds.update(kept)  # a credential added since the file was made gets a fresh value
+    except (OSError, ValueError):
+        pass
     path.write_text(json.dumps(creds))
     path.chmod(0o600)
     return creds
@@ -62,6 +66,7 @@ TEST_ENV = {
     "FLINK_REST_URL": f"http://127.0.0.1:{_port(18081)}",
     "FLINK_RPC_PORT": _port(16123),
     "DAGSTER_PORT": _port(13000),
+    "PGADMIN_PORT": _port(15050),
     "FEATURE_REPO_PATH": str(ROOT / "feature_repo"),
     # Dagster tests start it themselves; other suites need not wait for it
     "ADNOMALY_WITH_DAGSTER": "0",
