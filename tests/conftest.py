@@ -34,6 +34,7 @@ def _credentials() -> dict[str, str]:
         "MINIO_SECRET_KEY": secrets.token_urlsafe(24),
         "REDIS_PASSWORD": secrets.token_urlsafe(18),
         "PGADMIN_PASSWORD": secrets.token_urlsafe(18),
+        "UI_PASSWORD": secrets.token_urlsafe(18),
     }
     try:
         kept = dict(json.loads(path.read_text()))
@@ -67,6 +68,7 @@ TEST_ENV = {
     "FLINK_RPC_PORT": _port(16123),
     "DAGSTER_PORT": _port(13000),
     "PGADMIN_PORT": _port(15050),
+    "UI_PORT": _port(18501),
     "FEATURE_REPO_PATH": str(ROOT / "feature_repo"),
     # Dagster tests start it themselves; other suites need not wait for it
     "ADNOMALY_WITH_DAGSTER": "0",
