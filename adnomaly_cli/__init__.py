@@ -14,6 +14,7 @@ from adnomaly_cli import (
     features_cmd,
     flink_cmd,
     gen_cmd,
+    series_cmd,
     sink_cmd,
     stack_cmd,
     tail_cmd,
@@ -39,6 +40,7 @@ app.command()(stack_cmd.demo)
 app.command()(detect_cmd.detect)
 app.command("detect-stream")(detect_cmd.detect_stream)
 app.command()(detect_cmd.evaluate)
+app.command("evaluate-series")(series_cmd.evaluate_series)
 app.command()(chaos_cmd.chaos)
 
 
