@@ -84,11 +84,16 @@ class Settings(BaseSettings):
     # pgAdmin (native: its own venv under the tools dir; login from .env)
     pgadmin_port: int = Field(5050, alias="PGADMIN_PORT", gt=0, lt=65536)
     pgadmin_email: str = Field("admin@adnomaly.com", alias="PGADMIN_EMAIL")
-    pgadmin_password: SecretStr = Field(alias="PGADMIN_PASSWORD", min_length=6)
+    # only the stack manager needs it (see require_pgadmin_password); services run without it
+    pgadmin_password: SecretStr | None = Field(None, alias="PGADMIN_PASSWORD", min_length=6)
 
     # Dagster
     dagster_port: int = Field(3000, alias="DAGSTER_PORT", gt=0, lt=65536)
     with_dagster: bool = Field(True, alias="ADNOMALY_WITH_DAGSTER")
+    # stream health: where the Dagster stream-health checks turn red
+    max_consumer_lag: int = Field(100_000, alias="ADNOMALY_MAX_LAG", ge=0)
+    max_seconds_since_event: PositiveFloat = Field(600.0, alias="ADNOMALY_MAX_SECONDS_SINCE_EVENT")
+    max_dlq_growth: int = Field(100, alias="ADNOMALY_MAX_DLQ_GROWTH", ge=0)  # per 10 minutes
 
     # the incidents app (adnomaly_app); it refuses to start while UI_PASSWORD is unset
     ui_host: str = Field("127.0.0.1", alias="UI_HOST")
@@ -114,6 +119,11 @@ class Settings(BaseSettings):
             f"host={self.db_host} port={self.db_port} dbname={self.db_name} "
             f"user={self.db_user} password={self.db_password.get_secret_value()}"
         )
+
+    def require_pgadmin_password(self) -> str:
+        if self.pgadmin_password is None:
+            raise SettingsError("PGADMIN_PASSWORD is not set (see .env.example)")
+        return self.pgadmin_password.get_secret_value()
 
     @property
     def group_topics(self) -> dict[str, str]:
