@@ -25,7 +25,7 @@ import orjson
 from streaming.detection import metrics
 from streaming.detection.alerts import group_alerts
 from streaming.detection.charts import incident_chart
-from streaming.detection.model import DetectorConfig
+from streaming.detection.model import DetectorConfig, DetectorModel
 from streaming.detection.replay import features_between
 from streaming.detection.scoring import score
 from streaming.detection.train import train
@@ -64,10 +64,13 @@ def run_evaluation(
     config: DetectorConfig | None = None,
     out_dir: Path | None = None,
     charts: bool = True,
+    model: DetectorModel | None = None,
 ) -> dict[str, Any]:
     """The report as a dict; with `out_dir`, also report.json and (with `charts`) one PNG per
-    detected incident under out_dir/incidents/."""
-    spec, config = spec or EvaluationSpec(), config or DetectorConfig()
+    detected incident under out_dir/incidents/. With `model` (e.g. the stored one), that model
+    is evaluated and step 1 (training on the simulated history) is skipped."""
+    spec = spec or EvaluationSpec()
+    config = config or (model.config if model is not None else DetectorConfig())
     clock = time.monotonic()
     timing: dict[str, float] = {}
 
@@ -82,8 +85,9 @@ def run_evaluation(
 
     eval_start = spec.start + timedelta(days=spec.train_days)
     eval_end = eval_start + timedelta(days=spec.eval_days)
-    history = world(incidents_per_day=spec.train_incidents_per_day)
-    model = train(features_between(history, spec.start, eval_start, spec.rate_eps), config)
+    if model is None:
+        history = world(incidents_per_day=spec.train_incidents_per_day)
+        model = train(features_between(history, spec.start, eval_start, spec.rate_eps), config)
     lap("train_s")
     gen = world(incidents_per_day=spec.eval_incidents_per_day)
     features = features_between(gen, eval_start, eval_end, spec.rate_eps)
