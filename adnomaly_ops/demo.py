@@ -200,6 +200,11 @@ def urls(settings: Settings) -> Table:
     table.add_row("Dagster", f"http://127.0.0.1:{settings.dagster_port}", "-")
     table.add_row("Flink UI", settings.flink_rest_url, "-")
     table.add_row(
+        "pgAdmin",
+        f"http://127.0.0.1:{settings.pgadmin_port}",
+        f"{settings.pgadmin_email} / PGADMIN_PASSWORD from .env",
+    )
+    table.add_row(
         "MinIO console",
         f"http://127.0.0.1:{settings.minio_console_port}",
         f"{settings.minio_access_key} / MINIO_SECRET_KEY from .env",

@@ -1,1 +1,0 @@
-"""Assets by domain: ingest (external streams), lake, warehouse, features, detection."""
