@@ -8,7 +8,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 
 .PHONY: help bootstrap up down status dagster lint test test-unit create-topic gen tail db-consumer \
 	minio-consumer db-query demo feast-apply feast-backfill feast-ingestor feast-test \
-	flink-submit tail-features detector bench chaos
+	flink-submit tail-features detector bench chaos ui
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,6 +28,10 @@ down: ## stop every service of the stack
 dagster: ## the Dagster UI (dagster dev: webserver + daemon) on 127.0.0.1:3000 (DAGSTER_PORT)
 	@$(ADNOMALY) stack start dagster --wait
 	@echo "Dagster UI: http://127.0.0.1:$${DAGSTER_PORT:-3000}"
+
+ui: up ## the incidents app (queue, verdicts; login UI_USER / UI_PASSWORD) on 127.0.0.1:8501 (UI_PORT)
+	@$(ADNOMALY) stack start ui --wait
+	@$(RUN) python -c 'from streaming.settings import get_settings as s; print(f"Incidents app: http://127.0.0.1:{s().ui_port}")'
 
 status: ## each service: up/down, port, pid, uptime, last error
 	@$(ADNOMALY) stack status

@@ -14,11 +14,13 @@ from adnomaly_cli import (
     features_cmd,
     flink_cmd,
     gen_cmd,
+    incidents_cmd,
     series_cmd,
     sink_cmd,
     stack_cmd,
     tail_cmd,
     topics_cmd,
+    ui_cmd,
 )
 from adnomaly_cli.tail_features_cmd import tail_features
 from adnomaly_ops.stack.tools import ToolMissingError
@@ -32,6 +34,7 @@ app.add_typer(topics_cmd.app, name="topics")
 app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(flink_cmd.app, name="flink")
 app.add_typer(features_cmd.app, name="features")
+app.add_typer(incidents_cmd.app, name="incidents")
 app.command()(gen_cmd.gen)
 app.command()(tail_cmd.tail)
 app.command("tail-features")(tail_features)
@@ -42,6 +45,7 @@ app.command("detect-stream")(detect_cmd.detect_stream)
 app.command()(detect_cmd.evaluate)
 app.command("evaluate-series")(series_cmd.evaluate_series)
 app.command()(chaos_cmd.chaos)
+app.command()(ui_cmd.ui)
 
 
 def main() -> None:

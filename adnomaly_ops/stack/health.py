@@ -137,6 +137,17 @@ def dagster(settings: Settings) -> tuple[bool, str]:
     return bool(entries), f"{len(entries)} code location(s) loaded"
 
 
+def ui(settings: Settings) -> tuple[bool, str]:
+    """The incidents app (Streamlit) answers its health endpoint once its server is up."""
+    url = f"http://127.0.0.1:{settings.ui_port}/_stcore/health"
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:  # noqa: S310 (loopback)
+            body = resp.read().decode(errors="replace").strip()
+    except (urllib.error.URLError, OSError) as exc:
+        return False, str(exc)
+    return body == "ok", "answers /_stcore/health" if body == "ok" else body[:80]
+
+
 PROBES: dict[str, Probe] = {
     "kafka": kafka,
     "postgres": postgres,
@@ -145,6 +156,7 @@ PROBES: dict[str, Probe] = {
     "flink-jobmanager": flink_jobmanager,
     "flink-taskmanager": flink_taskmanager,
     "dagster": dagster,
+    "ui": ui,
 }
 
 

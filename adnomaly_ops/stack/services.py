@@ -185,6 +185,14 @@ def app_services(settings: Settings) -> list[Service]:
             health="process",
             autostart=False,
         ),
+        Service(  # the incidents app (Streamlit); `make ui` starts it
+            name="ui",
+            command=[*cli, "ui"],
+            ports={"ui": settings.ui_port},
+            health="ui",
+            autostart=False,
+            env_names=("UI_PORT", "UI_USER", "UI_PASSWORD"),
+        ),
     ]
 
 

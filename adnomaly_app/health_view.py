@@ -1,0 +1,29 @@
+"""The pipeline-health strip: refreshed on its own, so a slow Kafka never holds up the queue."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from adnomaly_app import data
+from streaming.incidents.health import format_age, pipeline_health
+
+REFRESH_S = 15
+
+
+@st.fragment(run_every=REFRESH_S)
+def health_strip() -> None:
+    with data.db() as conn:
+        health = pipeline_health(data.settings(), conn, data.probe())
+    worst = max(health.lag.items(), key=lambda item: item[1], default=None)
+    cols = st.columns(4)
+    rate = "—" if health.events_per_s is None else f"{health.events_per_s:,.1f}"
+    cols[0].metric("events/s (last minute)", rate)
+    cols[1].metric(
+        "consumer lag (max)",
+        "—" if worst is None else f"{worst[1]:,}",
+        help="\n".join(f"{group}: {lag:,}" for group, lag in health.lag.items()) or None,
+    )
+    cols[2].metric("newest event", format_age(health.newest_event_age_s) + " ago")
+    cols[3].metric("newest feature window", format_age(health.newest_feature_age_s) + " ago")
+    for problem in health.problems:
+        st.warning(problem)
