@@ -1,4 +1,5 @@
-"""Time partitions: the lake compacts per hour, the warehouse and features per day (UTC)."""
+"""Time partitions: the lake compacts per hour, the warehouse and features per day (UTC), and
+which of them are complete enough for the partition sensors to request."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from adnomaly_dagster.constants import PARTITIONS_START
+# History goes back up to the seed's 12 months; partitions start a little before that.
+PARTITIONS_START = "2025-11-01"
+HOUR_FMT, DAY_FMT = "%Y-%m-%d-%H:%M", "%Y-%m-%d"
+CAUGHT_UP = 1_000  # records of lag below which a sink counts as caught up
 
 # end_offset=1: the current (still filling) hour and day are partitions too, so a live stack can
-# look at today; the partition sensor only requests partitions once they are complete.
+# look at today; the partition sensors only request partitions once they are complete.
 hourly = dg.HourlyPartitionsDefinition(
     start_date=f"{PARTITIONS_START}-00:00", timezone="UTC", end_offset=1
 )
@@ -18,10 +22,26 @@ daily = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC"
 
 def hour_window(key: str) -> tuple[datetime, datetime]:
     """'2026-11-24-05:00' → [05:00, 06:00) UTC."""
-    start = datetime.strptime(key, "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
+    start = datetime.strptime(key, HOUR_FMT).replace(tzinfo=UTC)
     return start, start + timedelta(hours=1)
 
 
 def day_window(key: str) -> tuple[datetime, datetime]:
-    start = datetime.strptime(key, "%Y-%m-%d").replace(tzinfo=UTC)
+    start = datetime.strptime(key, DAY_FMT).replace(tzinfo=UTC)
     return start, start + timedelta(days=1)
+
+
+def complete_partitions(
+    last: str | None, now: datetime, grace: timedelta, step: timedelta, fmt: str, limit: int = 24
+) -> list[str]:
+    """Partition keys whose window ended more than `grace` ago, after `last` (exclusive); with
+    no `last`, only the newest such key (a fresh instance does not backfill history)."""
+    newest = (now - grace - step).replace(minute=0, second=0, microsecond=0)
+    if step >= timedelta(days=1):
+        newest = newest.replace(hour=0)
+    start = datetime.strptime(last, fmt).replace(tzinfo=UTC) + step if last else newest
+    keys: list[str] = []
+    while start <= newest and len(keys) < limit:
+        keys.append(start.strftime(fmt))
+        start += step
+    return keys

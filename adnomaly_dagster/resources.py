@@ -1,128 +1,133 @@
-"""Connections as ConfigurableResources, filled from the environment with EnvVar in
-definitions.py; the same variables streaming/settings.py reads."""
+"""Dagster resources: thin wrappers over the data plane's own client factories.
 
-import json
-import urllib.request
-from collections.abc import Iterator
+Every resource reads the one `Settings` (streaming/settings.py) when it is used, never at
+import, so the code location loads without credentials and a run sees the stack's current
+configuration. PostgreSQL comes from streaming/db/connect.py, S3 from streaming/s3.py, Kafka
+sizes and consumer lag from streaming/kafka/inspect.py's TopicProbe (one lag meaning
+everywhere: a partition a group never committed counts from its low watermark), Flink from
+streaming/flink/rest.py. The bound instances live in defs/ (resources.py files); tests swap
+them for fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
-import boto3
 import dagster as dg
 import psycopg
-from botocore.config import Config
-from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient
-from dagster_aws.s3 import S3Resource
+from confluent_kafka.admin import OffsetSpec
+from psycopg import sql
+
+from streaming.db.connect import connect
+from streaming.flink.rest import FlinkRest, FlinkRestError
+from streaming.kafka.inspect import TIMEOUT_S, TopicProbe
+from streaming.s3 import s3_client
+from streaming.settings import Settings, load_settings
 
 
 class PostgresResource(dg.ConfigurableResource):
-    """The app database, as the app role (never a superuser)."""
+    """The app database as the app role (never a superuser)."""
 
-    host: str
-    port: int
-    dbname: str
-    user: str
-    password: str
+    def settings(self) -> Settings:
+        return load_settings()
 
-    @contextmanager
-    def connect(self) -> Iterator[psycopg.Connection]:
-        with psycopg.connect(
-            host=self.host,
-            port=self.port,
-            dbname=self.dbname,
-            user=self.user,
-            password=self.password,
-            connect_timeout=5,
-        ) as conn:
-            yield conn
+    def connect(self) -> psycopg.Connection:
+        """A connection for `with ... as conn:` (commits on success, closes on exit)."""
+        return connect(self.settings())
 
-
-class MinioS3Resource(S3Resource):
-    """dagster-aws's S3Resource pointed at MinIO; MINIO_ENDPOINT is host:port (the seed's
-    format), so the client gets the scheme added here."""
-
-    def get_client(self) -> Any:
-        url = self.endpoint_url or "localhost:9000"
-        return boto3.client(
-            "s3",
-            endpoint_url=url if "://" in url else f"http://{url}",
-            aws_access_key_id=self.aws_access_key_id,
-            aws_secret_access_key=self.aws_secret_access_key,
-            region_name=self.region_name or "us-east-1",
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5),
+    def newest(self, table: str, column: str) -> datetime | None:
+        """max(column) of table: how recent the newest row a service wrote is."""
+        query = sql.SQL("SELECT max({}) FROM {}").format(
+            sql.Identifier(column), sql.Identifier(table)
         )
+        with self.connect() as conn:
+            row = conn.execute(query).fetchone()
+        return row[0] if row else None
+
+
+class S3Resource(dg.ConfigurableResource):
+    """MinIO: the lake bucket and the model store."""
+
+    def settings(self) -> Settings:
+        return load_settings()
+
+    @property
+    def bucket(self) -> str:
+        return self.settings().minio_bucket
+
+    def client(self) -> Any:
+        return s3_client(self.settings())
 
 
 class KafkaResource(dg.ConfigurableResource):
-    """Admin and offset queries; every call has a short timeout so a sensor tick never hangs."""
+    """Topic sizes, growth and consumer-group lag; every broker call has TopicProbe's timeout,
+    so a sensor tick stays far below Dagster's 60 s limit."""
 
-    bootstrap_servers: str
-    timeout_s: float = 5.0
+    def settings(self) -> Settings:
+        return load_settings()
 
-    def _base(self) -> dict[str, Any]:
-        return {
-            "bootstrap.servers": self.bootstrap_servers,
-            "broker.address.family": "v4",
-            "log_level": 3,
-        }
+    @contextmanager
+    def probe(self) -> Iterator[TopicProbe]:
+        with TopicProbe(self.settings()) as probe:
+            yield probe
 
-    def admin(self) -> AdminClient:
-        return AdminClient(self._base())
+    def lags(self, groups: Mapping[str, str]) -> dict[str, int]:
+        """Group -> records of its topic not committed yet (group -> topic it reads)."""
+        with self.probe() as probe:
+            return probe.lags(groups)
 
-    def end_offsets(self, topic: str) -> dict[int, int]:
-        consumer = Consumer({**self._base(), "group.id": "adnomaly-dagster-probe"})
-        try:
-            meta = consumer.list_topics(topic, timeout=self.timeout_s).topics[topic]
-            if meta.error is not None:
-                raise RuntimeError(f"topic {topic}: {meta.error}")
-            return {
-                p: consumer.get_watermark_offsets(TopicPartition(topic, p), self.timeout_s)[1]
-                for p in meta.partitions
-            }
-        finally:
-            consumer.close()
+    def appended_since(self, topic: str, since: datetime) -> int:
+        """Records appended to `topic` at or after `since` (broker time): how fast it grows,
+        without remembering an earlier reading."""
+        with self.probe() as probe:
+            marks = probe.watermarks(topic)
+            parts = probe.partitions(topic)
+            stamp = OffsetSpec.for_timestamp(int(since.timestamp() * 1000))
+            futures = probe.admin.list_offsets(
+                {tp: stamp for tp in parts}, request_timeout=TIMEOUT_S
+            )
+            first = {tp.partition: f.result().offset for tp, f in futures.items()}
+        # offset -1: no record at or after `since` in that partition
+        return sum(high - first[p] for p, (_, high) in marks.items() if first.get(p, -1) >= 0)
 
-    def committed(self, group: str, topic: str, partitions: list[int]) -> dict[int, int]:
-        """The group's committed offsets, asked by a consumer of that group that never
-        subscribes (so it does not join). Not AdminClient.list_consumer_group_offsets:
-        librdkafka dies with SIGSEGV there when the broker answers NOT_COORDINATOR, as a
-        restarted broker does (confluentinc/librdkafka#5040), and it would take the sensor
-        process with it."""
-        consumer = Consumer({**self._base(), "group.id": group, "enable.auto.commit": False})
-        try:
-            parts = [TopicPartition(topic, p) for p in partitions]
-            result = consumer.committed(parts, timeout=self.timeout_s)
-        finally:
-            consumer.close()
-        return {tp.partition: max(tp.offset, 0) for tp in result}
-
-    def lag(self, group: str, topic: str) -> dict[int, int]:
-        ends = self.end_offsets(topic)
-        done = self.committed(group, topic, list(ends))
-        return {p: end - done.get(p, 0) for p, end in ends.items()}
+    def size(self, topic: str) -> int:
+        with self.probe() as probe:
+            return probe.size(topic)
 
 
 class FlinkResource(dg.ConfigurableResource):
     """The Flink JobManager's REST API."""
 
-    rest_url: str
-    timeout_s: float = 5.0
+    def settings(self) -> Settings:
+        return load_settings()
 
-    def get(self, path: str) -> Any:
-        with urllib.request.urlopen(  # noqa: S310 (configured loopback URL)
-            f"{self.rest_url.rstrip('/')}{path}", timeout=self.timeout_s
-        ) as resp:
-            return json.loads(resp.read())
+    def job_state(self, name: str) -> str:
+        """RUNNING when a copy of the job runs; else its latest state, NOT SUBMITTED, or
+        UNREACHABLE with the reason."""
+        try:
+            jobs = [
+                j for j in FlinkRest(self.settings().flink_rest_url, 5.0).jobs() if j.name == name
+            ]
+        except FlinkRestError as exc:
+            return f"UNREACHABLE ({exc})"
+        if any(j.state == "RUNNING" for j in jobs):
+            return "RUNNING"
+        latest = max(jobs, key=lambda j: j.start_time_ms, default=None)
+        return latest.state if latest else "NOT SUBMITTED"
 
-    def jobs(self) -> list[dict[str, Any]]:
-        jobs: list[dict[str, Any]] = self.get("/jobs/overview")["jobs"]
-        return jobs
 
+class FeastResource(dg.ConfigurableResource):
+    """The Feast repository (FEATURE_REPO_PATH); the store's other settings (Redis, registry,
+    offline dir) come from the same settings as every service (streaming/features/store.py)."""
 
-class StreamHealthThresholds(dg.ConfigurableResource):
-    """When the stream-health sensor turns red; override with ADNOMALY_MAX_* variables."""
+    def settings(self) -> Settings:
+        return load_settings()
 
-    max_lag: int = 100_000
-    max_seconds_since_event: float = 600.0
-    max_dlq_growth: int = 100
+    def store(self) -> Any:
+        from streaming.features.store import open_store
+
+        settings = self.settings()
+        return open_store(settings, settings.feature_repo_path)

@@ -1,0 +1,1 @@
+"""Definitions by domain; dg loads every module of these folders (see ../definitions.py)."""

@@ -1,0 +1,1 @@
+"""The Feast feature store: registry, offline Parquet per day, online materialization."""

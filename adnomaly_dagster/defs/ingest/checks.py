@@ -1,0 +1,29 @@
+"""Stream health as asset checks on the ingest assets, executable on demand (the stream_health
+sensor reports the same results every 30 s)."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from adnomaly_dagster import health
+from adnomaly_dagster.resources import FlinkResource, KafkaResource, PostgresResource
+from streaming.settings import load_settings
+
+
+@dg.multi_asset_check(
+    specs=health.CHECK_SPECS,
+    description="Consumer lag per group, DLQ growth, age of the newest event and the Flink "
+    "job's state, against the ADNOMALY_MAX_* thresholds.",
+)
+def stream_health_checks(
+    kafka: KafkaResource, postgres: PostgresResource, flink: FlinkResource
+) -> Iterator[dg.AssetCheckResult]:
+    settings = load_settings()
+    for ev in health.evaluate(health.read(settings, kafka, postgres, flink), settings):
+        yield dg.AssetCheckResult(
+            asset_key=ev.asset_key,
+            check_name=ev.check_name,
+            passed=ev.passed,
+            description=ev.description,
+            metadata=ev.metadata,
+        )

@@ -1,0 +1,1 @@
+"""Hourly Parquet compaction of the lake sink's JSON Lines objects."""
