@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the native stack needs; idempotent (a second run changes nothing and
 # takes seconds). Tools go to $ADNOMALY_TOOLS_DIR (default .tools/), never into the state dir.
+# One line per step on the terminal; what the installers print goes to $TOOLS/bootstrap.log.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -10,9 +11,20 @@ STAMPS="$TOOLS/stamps"
 # them; the pin is the pseudo-version of the release commit (see README, "MinIO build").
 MINIO_MODULE="github.com/minio/minio"
 MINIO_VERSION="${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
+PGADMIN_VERSION="${PGADMIN_VERSION:-9.18}"
 mkdir -p "$STAMPS" "$TOOLS/bin"
+LOG="$TOOLS/bootstrap.log"
+: > "$LOG"
 
-step() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
+step() { printf '\033[1;34m==>\033[0m %s\n' "$*"; echo "==> $*" >> "$LOG"; }
+# run a command with its output in the log; on failure show the log's tail and stop
+run() {
+  if ! "$@" >> "$LOG" 2>&1; then
+    printf '\033[1;31mfailed:\033[0m %s (last lines below; whole log: %s)\n' "$*" "$LOG" >&2
+    tail -n 25 "$LOG" >&2
+    exit 1
+  fi
+}
 stamp_ok() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
 stamp_set() { echo "$2" > "$STAMPS/$1"; }
 
@@ -32,23 +44,23 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     created_policy=1
   fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_packages[@]}"
+  run apt-get update -qq
+  run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_packages[@]}"
   [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
 fi
 
 if ! command -v uv >/dev/null 2>&1; then
   step "pip install uv"
-  python3 -m pip install -q uv
+  run python3 -m pip install -q uv
 fi
 step "uv sync"
-uv sync --frozen --quiet
+run uv sync --frozen --quiet
 
 kafka_pom_sum="$(sha256sum "$ROOT/infra/jvm/kafka/pom.xml" | cut -d' ' -f1)"
 if ! stamp_ok kafka "$kafka_pom_sum"; then
   step "Kafka jars from Maven Central"
   rm -rf "$TOOLS/kafka-libs"
-  mvn -q -B -f "$ROOT/infra/jvm/kafka/pom.xml" dependency:copy-dependencies \
+  run mvn -q -B -f "$ROOT/infra/jvm/kafka/pom.xml" dependency:copy-dependencies \
     -DoutputDirectory="$TOOLS/kafka-libs"
   stamp_set kafka "$kafka_pom_sum"
 fi
@@ -60,15 +72,24 @@ if ! stamp_ok flink "$flink_sum"; then
   rm -rf "$TOOLS/flink-lib"
   mkdir -p "$TOOLS/flink-lib"
   ln -s "$pyflink_home"/lib/*.jar "$TOOLS/flink-lib/"
-  mvn -q -B -f "$ROOT/infra/jvm/flink/pom.xml" dependency:copy-dependencies \
+  run mvn -q -B -f "$ROOT/infra/jvm/flink/pom.xml" dependency:copy-dependencies \
     -DoutputDirectory="$TOOLS/flink-lib"
   stamp_set flink "$flink_sum"
 fi
 
 if ! stamp_ok minio "$MINIO_VERSION" || [ ! -x "$TOOLS/bin/minio" ]; then
   step "go install $MINIO_MODULE@$MINIO_VERSION (a few minutes the first time)"
-  GOBIN="$TOOLS/bin" GOFLAGS=-buildvcs=false go install "$MINIO_MODULE@$MINIO_VERSION"
+  run env GOBIN="$TOOLS/bin" GOFLAGS=-buildvcs=false go install "$MINIO_MODULE@$MINIO_VERSION"
   stamp_set minio "$MINIO_VERSION"
+fi
+
+# pgAdmin in a venv of its own: its pins (Flask, SQLAlchemy, ...) are not the project's
+if ! stamp_ok pgadmin "$PGADMIN_VERSION" || [ ! -x "$TOOLS/pgadmin/bin/pgadmin4" ]; then
+  step "pgAdmin $PGADMIN_VERSION in $TOOLS/pgadmin"
+  rm -rf "$TOOLS/pgadmin"
+  run uv venv --quiet --python 3.11 "$TOOLS/pgadmin"
+  run uv pip install --quiet --python "$TOOLS/pgadmin/bin/python" "pgadmin4==$PGADMIN_VERSION"
+  stamp_set pgadmin "$PGADMIN_VERSION"
 fi
 
 if [ ! -f "$ROOT/.env" ]; then

@@ -1,8 +1,11 @@
-"""The one settings object every service, CLI command and Dagster resource reads.
+"""The one settings object every service, CLI command, Dagster resource and the Feast repo reads.
 
-Names and defaults follow the seed README's environment variables. Credentials have no
-default in code: they come from the environment or from `.env` (copied from `.env.example`
-by `make bootstrap`), and a missing one fails at start naming the variable.
+Every topic, consumer group, job and path name is a field here, with the environment variable
+it is read from (README, "Configuration"); nothing else in the project reads the environment.
+Credentials have no default in code: they come from the environment or from `.env` (copied
+from `.env.example` by `make bootstrap`), and a missing one fails at start naming the variable.
+A child process gets the settings back as variables (`settings_env`, `child_env`), so it sees
+exactly the configuration of the process that started it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, PositiveFloat, SecretStr, ValidationError, field_validator
+from pydantic import (
+    Field,
+    PositiveFloat,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +76,7 @@ class Settings(BaseSettings):
     minio_access_key: str = Field(alias="MINIO_ACCESS_KEY")
     minio_secret_key: SecretStr = Field(alias="MINIO_SECRET_KEY")
     minio_bucket: str = Field("adnomaly-data", alias="MINIO_BUCKET")
+    lake_prefix: str = Field("clickstream", alias="LAKE_PREFIX")  # raw JSONL under it
 
     # Redis (Feast online store)
     redis_host: str = Field("localhost", alias="REDIS_HOST")
@@ -107,10 +118,28 @@ class Settings(BaseSettings):
     stack: Literal["auto", "native", "docker"] = Field("auto", alias="ADNOMALY_STACK")
     supervisor_port: int = Field(9011, alias="SUPERVISOR_PORT", gt=0, lt=65536)
 
+    # Feast's registry and offline Parquet: state, never in git. feature_store.yaml substitutes
+    # FEAST_REGISTRY_PATH itself and Feast reads a relative path from the repo dir, so a relative
+    # value here is taken from FEATURE_REPO_PATH too (`.env`: ../.adnomaly/feast/...).
+    feast_registry_path: Path = Field(
+        default_factory=lambda data: data["state_dir"] / "feast" / "registry.db",
+        alias="FEAST_REGISTRY_PATH",
+    )
+    feast_offline_dir: Path = Field(
+        default_factory=lambda data: data["state_dir"] / "feast" / "offline",
+        alias="FEAST_OFFLINE_DIR",
+    )
+
     @field_validator("state_dir", "tools_dir", "feature_repo_path")
     @classmethod
     def _relative_to_project(cls, value: Path) -> Path:
         return value if value.is_absolute() else PROJECT_ROOT / value
+
+    @field_validator("feast_registry_path", "feast_offline_dir")
+    @classmethod
+    def _relative_to_feature_repo(cls, value: Path, info: ValidationInfo) -> Path:
+        repo: Path = info.data.get("feature_repo_path", PROJECT_ROOT / "feature_repo")
+        return (value if value.is_absolute() else repo / value).resolve()
 
     @property
     def db_dsn(self) -> str:
@@ -165,6 +194,12 @@ def settings_env(settings: Settings) -> dict[str, str]:
             value = value.get_secret_value()
         env[str(field.alias)] = str(value)
     return env
+
+
+def child_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a child process (this one's, PATH and the like included) with every
+    setting as its variable, so the child's `load_settings()` returns these settings."""
+    return {**os.environ, **settings_env(settings), **extra}
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -137,6 +137,17 @@ def dagster(settings: Settings) -> tuple[bool, str]:
     return bool(entries), f"{len(entries)} code location(s) loaded"
 
 
+def pgadmin(settings: Settings) -> tuple[bool, str]:
+    """Healthy once the web server answers its ping: setup (login, server list) is done then."""
+    url = f"http://127.0.0.1:{settings.pgadmin_port}/misc/ping"
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
+            body = resp.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError) as exc:
+        return False, str(exc)
+    return body.strip() == "PING", "answers /misc/ping" if body.strip() == "PING" else body[:80]
+
+
 def ui(settings: Settings) -> tuple[bool, str]:
     """The incidents app (Streamlit) answers its health endpoint once its server is up."""
     url = f"http://127.0.0.1:{settings.ui_port}/_stcore/health"
@@ -157,6 +168,7 @@ PROBES: dict[str, Probe] = {
     "flink-taskmanager": flink_taskmanager,
     "dagster": dagster,
     "ui": ui,
+    "pgadmin": pgadmin,
 }
 
 

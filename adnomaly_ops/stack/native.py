@@ -73,6 +73,7 @@ def up(settings: Settings, deadline_s: float = 240.0) -> list[ServiceStatus]:
     """Start (or complete) the stack and wait until every server is healthy; safe to repeat."""
     tools = tools_for(settings)
     tools.check()
+    settings.require_pgadmin_password()
     services = all_services(settings, tools)
     render_all(settings, tools, services)
     _init_kafka(settings, tools)

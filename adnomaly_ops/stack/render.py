@@ -6,6 +6,7 @@ takes effect on the next start.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -60,6 +61,7 @@ def render_all(settings: Settings, tools: Tools, services: list[Service]) -> Pat
         password=settings.redis_password.get_secret_value(),
     )
     _render_flink(settings, tools)
+    _render_pgadmin(settings)
     _render("dagster.yaml", state / "dagster" / "dagster.yaml", state_dir=state)
     dotenv = state / "dagster" / ".env"
     dotenv.write_text("".join(f"{k}={v}\n" for k, v in settings_env(settings).items()))
@@ -87,6 +89,40 @@ def _render_flink(settings: Settings, tools: Tools) -> None:
         shutil.copyfile(tools.pyflink_home / "conf" / name, conf / name)
     (conf / "workers").write_text("127.0.0.1\n")
     (conf / "masters").write_text(f"127.0.0.1:{settings.flink_rest_port}\n")
+
+
+def pgadmin_storage(settings: Settings) -> Path:
+    """The login user's storage directory, where pgAdmin looks for the server's passfile."""
+    user = settings.pgadmin_email.replace("@", "_").replace("/", "slash")
+    return settings.state_dir / "pgadmin" / "data" / "storage" / user
+
+
+def _render_pgadmin(settings: Settings) -> None:
+    root = settings.state_dir / "pgadmin"
+    _render(
+        "pgadmin-config.py",
+        root / "config_distro.py",
+        data_dir=root / "data",
+        port=settings.pgadmin_port,
+    )
+    server = {
+        "Name": f"adnomaly ({settings.db_host}:{settings.db_port})",
+        "Group": "Adnomaly",
+        "Host": settings.db_host,
+        "Port": settings.db_port,
+        "MaintenanceDB": settings.db_name,
+        "Username": settings.db_user,
+        "SSLMode": "disable",
+        "PassFile": "/pgpass",
+    }
+    servers = root / "servers.json"
+    servers.write_text(json.dumps({"Servers": {"1": server}}, indent=2))
+    storage = pgadmin_storage(settings)
+    storage.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pgpass = storage / "pgpass"
+    secret = settings.db_password.get_secret_value().replace("\\", "\\\\").replace(":", "\\:")
+    pgpass.write_text(f"*:{settings.db_port}:*:{settings.db_user}:{secret}\n")
+    pgpass.chmod(0o600)
 
 
 def _wheel_java_opts(tools: Tools) -> str:

@@ -76,6 +76,25 @@ def infra_services(settings: Settings, tools: Tools) -> list[Service]:
             env_names=("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD"),
         ),
         Service(
+            name="pgadmin",
+            command=[str(PROJECT_ROOT / "infra" / "native" / "pgadmin-start.sh")],
+            ports={"ui": settings.pgadmin_port},
+            env={
+                "PGADMIN_PYTHON": str(tools.pgadmin_python),
+                "CONFIG_DISTRO_FILE_PATH": str(state / "pgadmin" / "config_distro.py"),
+                "PGADMIN_DATA_DIR": str(state / "pgadmin" / "data"),
+                "PGADMIN_SERVERS_JSON": str(state / "pgadmin" / "servers.json"),
+                "PGADMIN_SETUP_EMAIL": settings.pgadmin_email,
+            }
+            | (  # `stack up` refuses to start without it (native.up)
+                {"PGADMIN_SETUP_PASSWORD": settings.pgadmin_password.get_secret_value()}
+                if settings.pgadmin_password
+                else {}
+            ),
+            health="pgadmin",
+            # the compose image reads them as PGADMIN_DEFAULT_EMAIL/PASSWORD from the same vars
+        ),
+        Service(
             name="redis",
             command=[str(tools.redis_server()), str(state / "redis" / "redis.conf")],
             ports={"redis": settings.redis_port},
@@ -200,7 +219,3 @@ def all_services(settings: Settings, tools: Tools) -> list[Service]:
     env = settings_env(settings)
     apps = [replace(s, env={**env, **s.env}) for s in app_services(settings)]
     return [*infra_services(settings, tools), dagster_service(settings), *apps]
-
-
-def project_root() -> Path:
-    return PROJECT_ROOT

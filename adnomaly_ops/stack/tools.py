@@ -36,6 +36,11 @@ class Tools:
         return self.root / "bin" / "minio"
 
     @property
+    def pgadmin_python(self) -> Path:
+        """pgAdmin lives in a venv of its own: its pins (Flask, SQLAlchemy) are not ours."""
+        return self.root / "pgadmin" / "bin" / "python"
+
+    @property
     def pyflink_home(self) -> Path:
         return pyflink_home()
 
@@ -62,6 +67,8 @@ class Tools:
             missing.append(f"Flink lib with the Kafka SQL connector in {self.flink_lib}")
         if not self.minio.exists():
             missing.append(f"MinIO binary {self.minio}")
+        if not self.pgadmin_python.exists():
+            missing.append(f"pgAdmin venv {self.pgadmin_python.parent.parent}")
         for probe in (self.postgres_bindir, self.redis_server):
             try:
                 probe()

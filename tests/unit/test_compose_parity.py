@@ -37,9 +37,9 @@ PGADMIN_SERVERS = DOCKER_DIR / "pgadmin" / "servers.json"
 LOOPBACK = "127.0.0.1"
 # Services only the compose variant has (design.md's stack table: pgAdmin; Dagster, which the
 # native stack runs as `dagster dev` outside the supervisor).
-COMPOSE_ONLY_SERVICES = frozenset({"pgadmin", "dagster-webserver", "dagster-daemon"})
+COMPOSE_ONLY_SERVICES = frozenset({"dagster-webserver", "dagster-daemon"})
 # Variables the compose file may reference although .env.example does not define them.
-COMPOSE_ONLY_VARS = frozenset({"PGADMIN_PASSWORD"})
+COMPOSE_ONLY_VARS: frozenset[str] = frozenset()
 # Native ports (service, port name) that only the servers use among themselves, so compose
 # keeps them inside its network: Kafka's KRaft controller listener, Flink's JobManager RPC.
 INTERNAL_PORTS = frozenset({("kafka", "controller"), ("flink-jobmanager", "rpc")})
