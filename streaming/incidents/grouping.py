@@ -79,7 +79,10 @@ def parse_incident_id(text: str) -> tuple[str, str, datetime]:
         raise ValueError(f"incident ID {text!r}: unknown geo {geo!r}")
     if platform not in PLATFORMS:
         raise ValueError(f"incident ID {text!r}: platform must be one of {', '.join(PLATFORMS)}")
-    at = datetime.strptime(match["at"], "%Y-%m-%dT%H:%M").replace(tzinfo=UTC)
+    try:
+        at = datetime.strptime(match["at"], "%Y-%m-%dT%H:%M").replace(tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"incident ID {text!r}: {match['at']} is not a valid time") from None
     return geo, platform, at
 
 
