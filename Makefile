@@ -25,7 +25,7 @@ up: bootstrap ## start every service (native stack, or compose when a Docker eng
 down: ## stop every service of the stack
 	@$(ADNOMALY) stack down
 
-dagster: ## the Dagster UI (dagster dev: webserver + daemon) on 127.0.0.1:3000 (DAGSTER_PORT)
+dagster: ## the Dagster UI (dg dev: webserver + daemon) on 127.0.0.1:3000 (DAGSTER_PORT)
 	@$(ADNOMALY) stack start dagster --wait
 	@echo "Dagster UI: http://127.0.0.1:$${DAGSTER_PORT:-3000}"
 
@@ -36,11 +36,12 @@ ui: up ## the incidents app (queue, verdicts; login UI_USER / UI_PASSWORD) on 12
 status: ## each service: up/down, port, pid, uptime, last error
 	@$(ADNOMALY) stack status
 
-lint: ## ruff (lint + format check), mypy and the import layering (import-linter)
+lint: ## ruff (lint + format check), mypy, the import layering (import-linter), dg check defs
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
 	@$(RUN) mypy
 	@$(RUN) lint-imports --no-cache
+	@$(RUN) dg check defs
 
 test: bootstrap lint ## the whole suite: lint, unit, integration on the suite's own stack
 	@$(RUN) pytest

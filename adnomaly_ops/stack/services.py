@@ -142,12 +142,16 @@ def infra_services(settings: Settings, tools: Tools) -> list[Service]:
 
 
 def dagster_service(settings: Settings) -> Service:
-    """`dagster dev` (webserver + daemon) on the stack's PostgreSQL instance storage."""
+    """`dg dev` (webserver + daemon) on the stack's PostgreSQL instance storage.
+
+    Given the workspace file, dg dev starts from this stack's state dir; in project mode it
+    would enter the project root and load the project's `.env` over the environment, so a
+    stack with other settings (a test slot) would reach the user's servers."""
     bin_dir = Path(sys.executable).parent
     return Service(
         name="dagster",
         command=[
-            str(bin_dir / "dagster"),
+            str(bin_dir / "dg"),
             "dev",
             "-w",
             str(PROJECT_ROOT / "workspace.yaml"),
