@@ -28,6 +28,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# each exporter's port is METRICS_PORT plus its offset; the project's stream services first
+METRICS_OFFSETS = {
+    "generator": 1,
+    "db-sink": 2,
+    "lake-sink": 3,
+    "feast-ingestor": 4,
+    "detector": 5,
+    "kafka": 10,  # the JMX exporter agent inside the broker's JVM
+    "postgres-exporter": 11,
+    "redis-exporter": 12,
+    "flink-jobmanager": 13,  # Flink's Prometheus reporter, one port per process
+    "flink-taskmanager": 14,
+}
+
+
 class SettingsError(RuntimeError):
     """A setting is missing or malformed; the message names the environment variable."""
 
@@ -112,6 +127,15 @@ class Settings(BaseSettings):
     ui_user: str = Field("analyst", alias="UI_USER", min_length=1)
     ui_password: SecretStr | None = Field(None, alias="UI_PASSWORD")
 
+    # monitoring (README, "Monitoring"): Prometheus, Alertmanager, and every exporter's port
+    prometheus_port: int = Field(9090, alias="PROMETHEUS_PORT", gt=0, lt=65536)
+    alertmanager_port: int = Field(9093, alias="ALERTMANAGER_PORT", gt=0, lt=65536)
+    # the exporters listen on METRICS_PORT + a fixed offset each (METRICS_OFFSETS)
+    metrics_port: int = Field(9400, alias="METRICS_PORT", gt=0, lt=65536 - 100)
+    # a stream service exports /metrics (off in the test process, whose in-process services
+    # must not take the supervised ones' ports)
+    export_metrics: bool = Field(True, alias="ADNOMALY_EXPORT_METRICS")
+
     # the stack itself
     state_dir: Path = Field(PROJECT_ROOT / ".adnomaly", alias="ADNOMALY_STATE_DIR")
     tools_dir: Path = Field(PROJECT_ROOT / ".tools", alias="ADNOMALY_TOOLS_DIR")
@@ -164,6 +188,15 @@ class Settings(BaseSettings):
             self.feast_ingestor_group: self.features_topic,
             self.detector_group: self.features_topic,
         }
+
+    @property
+    def metrics_ports(self) -> dict[str, int]:
+        """Where each exporter listens on 127.0.0.1, by the name Prometheus scrapes it as."""
+        return {name: self.metrics_port + offset for name, offset in METRICS_OFFSETS.items()}
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.prometheus_port}"
 
     @property
     def minio_url(self) -> str:
