@@ -33,6 +33,7 @@ from streaming.detection.scoring import score
 from streaming.detection.store import ModelWatcher
 from streaming.kafka.config import consumer_config
 from streaming.kafka.consume import commit_batch, consume_records
+from streaming.metrics import StreamMetrics, serve
 from streaming.settings import Settings
 from streaming.sinks.dlq import DeadLetters
 
@@ -64,6 +65,7 @@ class DetectorService:
         self.batch_size, self.poll_timeout_s = batch_size, poll_timeout_s
         self.stats: Counter[str] = Counter()
         self.stop = threading.Event()
+        self.metrics = StreamMetrics("detector", instance_id, self.topic, group_id)
 
     def run(
         self, max_seconds: float | None = None, idle_exit_s: float | None = None
@@ -82,12 +84,19 @@ class DetectorService:
             [self.topic], on_assign=lambda _c, parts: assigned.append(time.monotonic())
         )
         last_data = 0.0
+        serve(self.settings, "detector")
         try:
             while not self.stop.is_set() and time.monotonic() < end:
                 self.watcher.refresh()
                 good = consume_records(self.consumer, self.batch_size, self.poll_timeout_s, log)
                 if good:
+                    started, before = time.monotonic(), Counter(self.stats)
                     self._handle(good)
+                    done = self.stats - before
+                    seconds = time.monotonic() - started
+                    self.metrics.handled(
+                        self.consumer, len(good), done["scored"], done["rejected"], seconds
+                    )
                     last_data = time.monotonic()
                 elif idle_exit_s is not None and self._idle(assigned, last_data) > idle_exit_s:
                     break

@@ -25,6 +25,7 @@ from streaming.features.rows import latest_per_entity, parse_records, push_frame
 from streaming.features.store import PUSH_SOURCE
 from streaming.kafka.config import consumer_config
 from streaming.kafka.consume import commit_batch, consume_records
+from streaming.metrics import StreamMetrics, serve
 from streaming.settings import Settings
 from streaming.sinks.dlq import DeadLetters
 
@@ -78,6 +79,9 @@ class FeatureIngestor:
         self.stats = IngestStats()
         self.stopping = False
 
+        self.settings = settings
+        group_name = group_id or settings.feast_ingestor_group
+        self.metrics = StreamMetrics("feast-ingestor", instance_id, self.topic, group_name)
     def request_stop(self, *_: object) -> None:
         self.stopping = True
 
@@ -86,6 +90,7 @@ class FeatureIngestor:
     ) -> IngestStats:
         previous = {sig: signal.signal(sig, self.request_stop) for sig in (SIGTERM, SIGINT)}
         self.consumer.subscribe([self.topic])
+        serve(self.settings, "feast-ingestor")
         end = time.monotonic() + max_seconds if max_seconds else None
         last_data = time.monotonic()
         last_log = 0.0
@@ -98,6 +103,7 @@ class FeatureIngestor:
                 if time.monotonic() - last_log > 5:
                     log.info(self.stats.line())
                     last_log = time.monotonic()
+                    self.metrics.lag(self.consumer)
         finally:
             self.consumer.close()
             for sig, handler in previous.items():
@@ -118,12 +124,18 @@ class FeatureIngestor:
         parsed, rejected = parse_records(good)
         latest = latest_per_entity([p.row for p in parsed])
         if latest and not self._push(latest):
+        started = time.monotonic()
             return True  # stopping during an outage: uncommitted, re-read on restart
         self.dlq.add(rejected)
+        newest = max((r.window_end.timestamp() for r in latest), default=None)
+        self.metrics.batch_written(len(latest), len(good), time.monotonic() - started, newest)
         self.dlq.flush()
         if commit_batch(self.consumer, self.topic, good, log):
             self.stats.last_commit_at = time.monotonic()
         self.stats.consumed += len(good)
+            self.metrics.lag(self.consumer)
+        self.metrics.consumed.inc(len(good))
+        self.metrics.rejected.inc(len(rejected))
         self.stats.written += len(latest)
         self.stats.rejected += len(rejected)
         self.stats.batches += 1
@@ -144,6 +156,7 @@ class FeatureIngestor:
                     return False
                 self.stats.retries += 1
                 log.warning(
+                self.metrics.retries.inc()
                     "Redis at %s unavailable, retrying in %.1fs: %s", self.redis_at, backoff, exc
                 )
                 time.sleep(backoff)  # bounded exponential backoff while Redis is down

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from streaming.kafka.config import consumer_config
 from streaming.kafka.consume import consume_records
+from streaming.metrics import StreamMetrics, serve
 from streaming.settings import Settings
 from streaming.sinks.dlq import DeadLetters
 from streaming.sinks.records import Accepted, split
@@ -101,6 +102,8 @@ class SinkRunner:
     ) -> None:
         self.topic = topic or settings.topic
         self.writer = writer
+        self.settings = settings
+        self.metrics = StreamMetrics(writer.name, instance_id, self.topic, group_id)
         self.batch_size = batch_size
         self.max_pending = 8 * batch_size
         self.pending_records = 0
@@ -144,6 +147,7 @@ class SinkRunner:
         or `stop_after` records handled (stored, duplicate or rejected)."""
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
+        serve(self.settings, self.writer.name)
         self.consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
         end = time.monotonic() + max_seconds if max_seconds else None
         last_data = time.monotonic()
@@ -166,6 +170,7 @@ class SinkRunner:
                 self._reap(block=False)
                 if time.monotonic() - last_log > 5:
                     log.info(self.stats.line(self.writer.name))
+                    self.metrics.lag(self.consumer)
                     last_log = time.monotonic()
             if self.pending.offsets:
                 self._dispatch()  # a graceful stop finishes its batch first
@@ -200,6 +205,8 @@ class SinkRunner:
             self.pending.times.append(polled.accepted.ts_ms)
         self.stats.consumed += len(good)
         self.stats.rejected += len(polled.rejected)
+        self.metrics.consumed.inc(len(good))
+        self.metrics.rejected.inc(len(polled.rejected))
         return True
 
     def _dispatch(self) -> None:
@@ -216,14 +223,20 @@ class SinkRunner:
     def _write_with_retry(self, batch: Batch) -> tuple[int, int] | None:
         backoff = 0.2
         progress = {p: (o, batch.rejects[p]) for p, o in batch.offsets.items()}
+        started = time.monotonic()
         while True:
             try:
-                return self.writer.write(batch.records, progress)
+                stored, dupes = self.writer.write(batch.records, progress)
+                ts = batch.records.ts_ms
+                newest = float(ts.max()) / 1000 if len(ts) else None
+                self.metrics.batch_written(stored, len(ts), time.monotonic() - started, newest)
+                return stored, dupes
             except TransientWriteError as exc:
                 if self.stopping:
                     log.warning("stopping with an unwritten batch (it will be re-read): %s", exc)
                     return None
                 self.stats.retries += 1
+                self.metrics.retries.inc()
                 log.warning(
                     "%s write failed, retrying in %.1fs: %s", self.writer.name, backoff, exc
                 )
@@ -247,6 +260,8 @@ class SinkRunner:
         except KafkaException as exc:
             # e.g. a rebalance took the partitions: the new owner re-reads, writes are idempotent
             log.warning("offset commit failed (records will be re-read): %s", exc)
+        else:
+            self.metrics.lag(self.consumer, offsets)
         if self.on_commit is not None:
             self.on_commit(np.concatenate(batch.times) if batch.times else np.zeros(0, np.int64))
         stored, dupes = result
