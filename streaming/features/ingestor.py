@@ -78,10 +78,10 @@ class FeatureIngestor:
         self.dlq = DeadLetters(settings, "feast-ingestor", self.topic)
         self.stats = IngestStats()
         self.stopping = False
-
         self.settings = settings
         group_name = group_id or settings.feast_ingestor_group
         self.metrics = StreamMetrics("feast-ingestor", instance_id, self.topic, group_name)
+
     def request_stop(self, *_: object) -> None:
         self.stopping = True
 
@@ -89,8 +89,8 @@ class FeatureIngestor:
         self, max_seconds: float | None = None, idle_exit_s: float | None = None
     ) -> IngestStats:
         previous = {sig: signal.signal(sig, self.request_stop) for sig in (SIGTERM, SIGINT)}
-        self.consumer.subscribe([self.topic])
         serve(self.settings, "feast-ingestor")
+        self.consumer.subscribe([self.topic])
         end = time.monotonic() + max_seconds if max_seconds else None
         last_data = time.monotonic()
         last_log = 0.0
@@ -102,8 +102,8 @@ class FeatureIngestor:
                     break
                 if time.monotonic() - last_log > 5:
                     log.info(self.stats.line())
-                    last_log = time.monotonic()
                     self.metrics.lag(self.consumer)
+                    last_log = time.monotonic()
         finally:
             self.consumer.close()
             for sig, handler in previous.items():
@@ -123,19 +123,19 @@ class FeatureIngestor:
             self.stats.first_record_at = time.monotonic()
         parsed, rejected = parse_records(good)
         latest = latest_per_entity([p.row for p in parsed])
-        if latest and not self._push(latest):
         started = time.monotonic()
+        if latest and not self._push(latest):
             return True  # stopping during an outage: uncommitted, re-read on restart
-        self.dlq.add(rejected)
         newest = max((r.window_end.timestamp() for r in latest), default=None)
         self.metrics.batch_written(len(latest), len(good), time.monotonic() - started, newest)
+        self.dlq.add(rejected)
         self.dlq.flush()
         if commit_batch(self.consumer, self.topic, good, log):
             self.stats.last_commit_at = time.monotonic()
-        self.stats.consumed += len(good)
             self.metrics.lag(self.consumer)
         self.metrics.consumed.inc(len(good))
         self.metrics.rejected.inc(len(rejected))
+        self.stats.consumed += len(good)
         self.stats.written += len(latest)
         self.stats.rejected += len(rejected)
         self.stats.batches += 1
@@ -155,8 +155,8 @@ class FeatureIngestor:
                     log.warning("stopping with an unwritten batch (it will be re-read): %s", exc)
                     return False
                 self.stats.retries += 1
-                log.warning(
                 self.metrics.retries.inc()
+                log.warning(
                     "Redis at %s unavailable, retrying in %.1fs: %s", self.redis_at, backoff, exc
                 )
                 time.sleep(backoff)  # bounded exponential backoff while Redis is down
