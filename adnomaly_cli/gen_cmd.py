@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from streaming.generator import TrafficGenerator
+from streaming.metrics import serve
 from streaming.producer import ClickProducer, DeliveryError, DeliveryStats
 from streaming.settings import get_settings
 
@@ -51,6 +52,7 @@ def gen(
     """Produce clickstream events (with labelled fraud) into Kafka."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = get_settings()
+    serve(settings, "generator")
     if sum(x is not None for x in (history, burst)) > 1:
         raise typer.BadParameter("choose one of --history and --burst")
     if rate is not None and rate <= 0:

@@ -20,6 +20,7 @@ from streaming.db.connect import connect
 from streaming.db.migrations import migrate
 from streaming.generator import EventBatch, FraudIncident
 from streaming.kafka.config import producer_config
+from streaming.metrics import GeneratorMetrics
 from streaming.settings import Settings
 
 log = logging.getLogger("adnomaly.producer")
@@ -58,11 +59,12 @@ class ClickProducer:
         """`logger` receives librdkafka's own log lines instead of stderr (served by poll)."""
         self.settings = settings
         self.topic = topic or settings.topic
-        config = producer_config(settings, "adnomaly-generator")
+        config = producer_config(settings, "adnomaly-generator", principal="generator")
         if logger is not None:
             config["logger"] = logger
         self.producer = Producer(config)
         self.stats = DeliveryStats()
+        self.metrics = GeneratorMetrics()
         self._labelled: set[str] = set()
 
     def send_pairs(self, pairs: Iterable[tuple[bytes, bytes]]) -> int:
@@ -78,6 +80,7 @@ class ClickProducer:
             n += 1
         self.stats.produced += n
         self.producer.poll(0)
+        self.metrics.sync(n, self.stats.produced, self.stats.acked, self.stats.failed)
         return n
 
     def send_batch(self, batch: EventBatch) -> int:
@@ -149,6 +152,7 @@ class ClickProducer:
         while len(self.producer) and time.monotonic() < end:
             self.producer.flush(min(1.0, max(end - time.monotonic(), 0.01)))
         outstanding = len(self.producer)
+        self.metrics.sync(0, self.stats.produced, self.stats.acked, self.stats.failed)
         if outstanding or self.stats.failed:
             raise DeliveryError(
                 f"{self.stats.failed} event(s) failed {self.stats.errors}, "
