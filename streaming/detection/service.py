@@ -74,6 +74,7 @@ class DetectorService:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
             signal.signal(signal.SIGINT, lambda *_: self.stop.set())
+        serve(self.settings, "detector")  # before the model wait: a waiting detector is up
         end = time.monotonic() + max_seconds if max_seconds else float("inf")
         while self.watcher.model is None and not self.stop.is_set() and time.monotonic() < end:
             if not self.watcher.refresh(force=True):
@@ -84,7 +85,6 @@ class DetectorService:
             [self.topic], on_assign=lambda _c, parts: assigned.append(time.monotonic())
         )
         last_data = 0.0
-        serve(self.settings, "detector")
         try:
             while not self.stop.is_set() and time.monotonic() < end:
                 self.watcher.refresh()
