@@ -36,6 +36,11 @@ command -v mvn >/dev/null 2>&1 || apt_packages+=(maven)
 command -v go >/dev/null 2>&1 || apt_packages+=(golang-go)
 # headless browser for the end-to-end test of the Dagster UI (driven by Playwright)
 command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
+# monitoring: Prometheus, Alertmanager and the PostgreSQL and Redis exporters (Debian's builds)
+command -v prometheus >/dev/null 2>&1 || apt_packages+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || apt_packages+=(prometheus-alertmanager)
+command -v prometheus-postgres-exporter >/dev/null 2>&1 || apt_packages+=(prometheus-postgres-exporter)
+command -v prometheus-redis-exporter >/dev/null 2>&1 || apt_packages+=(prometheus-redis-exporter)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   step "apt-get install ${apt_packages[*]}"
   # Packages must not start their own servers on our ports: policy-rc.d 101 forbids it.
@@ -47,6 +52,12 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
   run apt-get update -qq
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_packages[@]}"
   [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  # Debian enables the monitoring packages' own units (on :9090, :9093, ...) for the next boot;
+  # the stack runs them itself, under its supervisor, on its own ports
+  if [ -d /run/systemd/system ]; then
+    run systemctl disable --now prometheus prometheus-alertmanager \
+      prometheus-postgres-exporter prometheus-redis-exporter
+  fi
 fi
 
 if ! command -v uv >/dev/null 2>&1; then
@@ -63,6 +74,15 @@ if ! stamp_ok kafka "$kafka_pom_sum"; then
   run mvn -q -B -f "$ROOT/infra/jvm/kafka/pom.xml" dependency:copy-dependencies \
     -DoutputDirectory="$TOOLS/kafka-libs"
   stamp_set kafka "$kafka_pom_sum"
+fi
+
+jmx_pom_sum="$(sha256sum "$ROOT/infra/jvm/jmx/pom.xml" | cut -d' ' -f1)"
+if ! stamp_ok jmx "$jmx_pom_sum"; then
+  step "Prometheus JMX exporter agent from Maven Central"
+  rm -rf "$TOOLS/jmx-exporter"
+  run mvn -q -B -f "$ROOT/infra/jvm/jmx/pom.xml" dependency:copy-dependencies \
+    -Dmdep.stripVersion=true -DoutputDirectory="$TOOLS/jmx-exporter"
+  stamp_set jmx "$jmx_pom_sum"
 fi
 
 pyflink_home="$("$ROOT/.venv/bin/python" -c 'import pyflink, os; print(os.path.dirname(pyflink.__file__))')"

@@ -69,6 +69,11 @@ TEST_ENV = {
     "DAGSTER_PORT": _port(13000),
     "PGADMIN_PORT": _port(15050),
     "UI_PORT": _port(18501),
+    "PROMETHEUS_PORT": _port(19090),
+    "ALERTMANAGER_PORT": _port(19093),
+    "METRICS_PORT": _port(19400),  # the exporters at +1..+14 (streaming/settings.py)
+    # the supervised services export; the test process's own runners must not take their ports
+    "ADNOMALY_EXPORT_METRICS": "0",
     "FEATURE_REPO_PATH": str(ROOT / "feature_repo"),
     # Dagster tests start it themselves; other suites need not wait for it
     "ADNOMALY_WITH_DAGSTER": "0",

@@ -159,7 +159,43 @@ def ui(settings: Settings) -> tuple[bool, str]:
     return body == "ok", "answers /_stcore/health" if body == "ok" else body[:80]
 
 
+def _ready(url: str) -> tuple[bool, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:  # noqa: S310 (loopback)
+            return resp.status == 200, f"ready ({url})"
+    except (urllib.error.URLError, OSError) as exc:
+        return False, f"{url}: {exc}"
+
+
+def prometheus(settings: Settings) -> tuple[bool, str]:
+    return _ready(f"{settings.prometheus_url}/-/ready")
+
+
+def alertmanager(settings: Settings) -> tuple[bool, str]:
+    return _ready(f"http://127.0.0.1:{settings.alertmanager_port}/-/ready")
+
+
+def _exporter(name: str, up_metric: str) -> Probe:
+    """An exporter is healthy when its /metrics says it reached its server (`up_metric` 1)."""
+
+    def probe(settings: Settings) -> tuple[bool, str]:
+        url = f"http://127.0.0.1:{settings.metrics_ports[name]}/metrics"
+        try:
+            with urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
+                text = resp.read().decode(errors="replace")
+        except (urllib.error.URLError, OSError) as exc:
+            return False, f"{url}: {exc}"
+        up = any(line.startswith(up_metric + " 1") for line in text.splitlines())
+        return up, f"{url}: {up_metric} {'1' if up else '0 (its server is unreachable)'}"
+
+    return probe
+
+
 PROBES: dict[str, Probe] = {
+    "prometheus": prometheus,
+    "alertmanager": alertmanager,
+    "postgres-exporter": _exporter("postgres-exporter", "pg_up"),
+    "redis-exporter": _exporter("redis-exporter", "redis_up"),
     "kafka": kafka,
     "postgres": postgres,
     "redis": redis_probe,

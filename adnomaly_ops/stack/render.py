@@ -61,6 +61,7 @@ def render_all(settings: Settings, tools: Tools, services: list[Service]) -> Pat
         password=settings.redis_password.get_secret_value(),
     )
     _render_flink(settings, tools)
+    _render_monitoring(settings)
     _render_pgadmin(settings)
     _render("dagster.yaml", state / "dagster" / "dagster.yaml", state_dir=state)
     dotenv = state / "dagster" / ".env"
@@ -84,11 +85,60 @@ def _render_flink(settings: Settings, tools: Tools) -> None:
         state_dir=settings.state_dir / "flink",
         python=sys.executable,
         java_opts=_wheel_java_opts(tools),
+        prom_ports="{}-{}".format(*(settings.metrics_ports[f"flink-{r}"] for r in FLINK_ROLES)),
     )
     for name in ("log4j-console.properties", "log4j-cli.properties", "logback-console.xml"):
         shutil.copyfile(tools.pyflink_home / "conf" / name, conf / name)
     (conf / "workers").write_text("127.0.0.1\n")
     (conf / "masters").write_text(f"127.0.0.1:{settings.flink_rest_port}\n")
+
+
+FLINK_ROLES = ("jobmanager", "taskmanager")
+# the project's services Prometheus scrapes every 5 s (tier=app; the servers are tier=server)
+APP_JOBS = ("generator", "db-sink", "lake-sink", "feast-ingestor", "detector")
+
+
+def _render_monitoring(settings: Settings) -> None:
+    """Prometheus (scrape targets, alert rules with Settings' thresholds), Alertmanager and the
+    Kafka JMX exporter's rules, into <state>/monitoring."""
+    root = settings.state_dir / "monitoring"
+    ports = settings.metrics_ports
+    jobs = "".join(
+        f"  - job_name: {name}\n    scrape_interval: 5s\n    honor_labels: true\n"
+        f'    static_configs:\n      - targets: ["127.0.0.1:{ports[name]}"]\n'
+        "        labels: {tier: app}\n"
+        for name in APP_JOBS
+    )
+    _render(
+        "prometheus.yml",
+        root / "prometheus.yml",
+        stack_id=settings.state_dir.name.strip(".") or "stack",
+        prometheus_port=settings.prometheus_port,
+        alertmanager_port=settings.alertmanager_port,
+        rules_file=root / "alert-rules.yml",
+        project_jobs=jobs.rstrip("\n"),
+        kafka_port=ports["kafka"],
+        postgres_port=ports["postgres-exporter"],
+        redis_port=ports["redis-exporter"],
+        minio_port=settings.minio_port,
+        flink_jm_port=ports["flink-jobmanager"],
+        flink_tm_port=ports["flink-taskmanager"],
+    )
+    _render(
+        "alert-rules.yml",
+        root / "alert-rules.yml",
+        flink_job=settings.flink_job_name,
+        flink_group=settings.flink_group,
+        topic=settings.topic,
+        max_dlq_growth=settings.max_dlq_growth,
+        max_age_s=int(settings.max_seconds_since_event),
+    )
+    _render(
+        "alertmanager.yml", root / "alertmanager.yml", alertmanager_port=settings.alertmanager_port
+    )
+    shutil.copyfile(TEMPLATES / "kafka-jmx-exporter.yaml", root / "kafka-jmx-exporter.yaml")
+    for sub in ("prometheus", "alertmanager"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
 
 
 def pgadmin_storage(settings: Settings) -> Path:

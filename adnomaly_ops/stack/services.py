@@ -37,6 +37,7 @@ class Service:
 def infra_services(settings: Settings, tools: Tools) -> list[Service]:
     """The servers of design.md's stack table, in start order."""
     state = settings.state_dir
+    metrics, jmx_config = settings.metrics_ports, state / "monitoring" / "kafka-jmx-exporter.yaml"
     java_heap = ["-Xms256m", "-Xmx1g", "-XX:+UseG1GC"]
     flink_env = {
         "FLINK_CONF_DIR": str(state / "flink" / "conf"),
@@ -53,6 +54,7 @@ def infra_services(settings: Settings, tools: Tools) -> list[Service]:
                 "java",
                 *java_heap,
                 f"-Dlog4j2.configurationFile={state / 'kafka' / 'log4j2.yaml'}",
+                f"-javaagent:{tools.jmx_agent}=127.0.0.1:{metrics['kafka']}:{jmx_config}",
                 "-cp",
                 f"{tools.kafka_libs}/*",
                 "kafka.Kafka",
@@ -118,6 +120,7 @@ def infra_services(settings: Settings, tools: Tools) -> list[Service]:
                 "MINIO_ROOT_PASSWORD": settings.minio_secret_key.get_secret_value(),
                 "MINIO_UPDATE": "off",
                 "MINIO_BROWSER_REDIRECT": "off",
+                "MINIO_PROMETHEUS_AUTH_TYPE": "public",  # /minio/v2/metrics/* without a token
             },
             health="minio",
             env_names=("MINIO_ENDPOINT", "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "MINIO_BUCKET"),
@@ -137,6 +140,66 @@ def infra_services(settings: Settings, tools: Tools) -> list[Service]:
             env=flink_env,
             health="flink-taskmanager",
             env_names=("FLINK_REST_URL",),
+        ),
+        *monitoring_services(settings),
+    ]
+
+
+def monitoring_services(settings: Settings) -> list[Service]:
+    """Prometheus, Alertmanager and the PostgreSQL and Redis exporters (Debian's packages),
+    on 127.0.0.1; their configs are rendered into <state>/monitoring (render.py)."""
+    root, metrics = settings.state_dir / "monitoring", settings.metrics_ports
+    db = settings.db_password.get_secret_value()
+    return [
+        Service(
+            name="postgres-exporter",
+            command=[
+                "prometheus-postgres-exporter",
+                f"--web.listen-address=127.0.0.1:{metrics['postgres-exporter']}",
+            ],
+            ports={"metrics": metrics["postgres-exporter"]},
+            env={
+                "DATA_SOURCE_NAME": f"host={settings.db_host} port={settings.db_port} "
+                f"dbname={settings.db_name} user={settings.db_user} password={db} sslmode=disable"
+            },
+            health="postgres-exporter",
+        ),
+        Service(
+            name="redis-exporter",
+            command=[
+                "prometheus-redis-exporter",
+                f"-web.listen-address=127.0.0.1:{metrics['redis-exporter']}",
+                f"-redis.addr=redis://{settings.redis_host}:{settings.redis_port}",
+            ],
+            ports={"metrics": metrics["redis-exporter"]},
+            env={"REDIS_PASSWORD": settings.redis_password.get_secret_value()},
+            health="redis-exporter",
+        ),
+        Service(
+            name="alertmanager",
+            command=[
+                "prometheus-alertmanager",
+                f"--config.file={root / 'alertmanager.yml'}",
+                f"--storage.path={root / 'alertmanager'}",
+                f"--web.listen-address=127.0.0.1:{settings.alertmanager_port}",
+                "--cluster.listen-address=",  # a single instance: no gossip port
+            ],
+            ports={"ui": settings.alertmanager_port},
+            health="alertmanager",
+            env_names=("ALERTMANAGER_PORT",),
+        ),
+        Service(
+            name="prometheus",
+            command=[
+                "prometheus",
+                f"--config.file={root / 'prometheus.yml'}",
+                f"--storage.tsdb.path={root / 'prometheus'}",
+                "--storage.tsdb.retention.time=15d",
+                f"--web.listen-address=127.0.0.1:{settings.prometheus_port}",
+            ],
+            ports={"ui": settings.prometheus_port},
+            health="prometheus",
+            env_names=("PROMETHEUS_PORT",),
         ),
     ]
 
@@ -172,16 +235,26 @@ def dagster_service(settings: Settings) -> Service:
     )
 
 
+# a supervised stream service serves its metrics (streaming/metrics.py) for Prometheus
+EXPORTING = {"ADNOMALY_EXPORT_METRICS": "1"}
+
+
 def app_services(settings: Settings) -> list[Service]:
     """The project's long-running Python services; they join the same supervisor but start on
     demand (`adnomaly stack start NAME`) so `make up` brings up only the servers."""
     cli = [sys.executable, "-m", "adnomaly_cli"]
     return [
         Service(
-            name="generator", command=[*cli, "gen"], ports={}, health="process", autostart=False
+            name="generator",
+            command=[*cli, "gen"],
+            env=EXPORTING,
+            ports={},
+            health="process",
+            autostart=False,
         ),
         Service(
             name="db-sink",
+            env=EXPORTING,
             command=[*cli, "sink", "db", "--instance-id", "db-sink-1"],
             ports={},
             health="process",
@@ -189,6 +262,7 @@ def app_services(settings: Settings) -> list[Service]:
         ),
         Service(
             name="lake-sink",
+            env=EXPORTING,
             command=[*cli, "sink", "lake", "--instance-id", "lake-sink-1"],
             ports={},
             health="process",
@@ -196,6 +270,7 @@ def app_services(settings: Settings) -> list[Service]:
         ),
         Service(
             name="feast-ingestor",
+            env=EXPORTING,
             command=[*cli, "features", "ingest", "--instance-id", "feast-ingestor-1"],
             ports={},
             health="process",
@@ -203,6 +278,7 @@ def app_services(settings: Settings) -> list[Service]:
         ),
         Service(
             name="detector",
+            env=EXPORTING,
             command=[*cli, "detect-stream", "--instance-id", "detector-1"],
             ports={},
             health="process",

@@ -14,6 +14,14 @@ from pathlib import Path
 from streaming.flink.dist import pyflink_home
 from streaming.settings import Settings
 
+# Debian's packages (infra/bootstrap.sh), each binary named as its package
+MONITORING_BINARIES = (
+    "prometheus",
+    "prometheus-alertmanager",
+    "prometheus-postgres-exporter",
+    "prometheus-redis-exporter",
+)
+
 
 class ToolMissingError(RuntimeError):
     """A binary or jar the native stack needs is absent; `make bootstrap` installs it."""
@@ -30,6 +38,11 @@ class Tools:
     @property
     def flink_lib(self) -> Path:
         return self.root / "flink-lib"  # the same place as streaming.flink.dist.flink_lib
+
+    @property
+    def jmx_agent(self) -> Path:
+        """The Prometheus JMX exporter, a java agent in the Kafka broker's JVM."""
+        return self.root / "jmx-exporter" / "jmx_prometheus_javaagent.jar"
 
     @property
     def minio(self) -> Path:
@@ -65,6 +78,13 @@ class Tools:
             missing.append(f"Kafka jars in {self.kafka_libs}")
         if not any(self.flink_lib.glob("flink-sql-connector-kafka-*.jar")):
             missing.append(f"Flink lib with the Kafka SQL connector in {self.flink_lib}")
+        if not any(self.flink_lib.glob("flink-metrics-prometheus-*.jar")):
+            missing.append(f"Flink's Prometheus reporter in {self.flink_lib}")
+        if not self.jmx_agent.exists():
+            missing.append(f"JMX exporter agent {self.jmx_agent}")
+        for binary in MONITORING_BINARIES:
+            if not shutil.which(binary):
+                missing.append(f"{binary} (Debian package of the same name)")
         if not self.minio.exists():
             missing.append(f"MinIO binary {self.minio}")
         if not self.pgadmin_python.exists():
