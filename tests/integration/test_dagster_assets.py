@@ -1,4 +1,5 @@
-"""Dagster assets materialized against the real stack, and sensors evaluated on real lag."""
+"""Dagster assets materialized against the real stack, every blocking check failing on bad
+data, and the sensors evaluated on the real servers (real lag, real rows)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import orjson
 import pandas as pd
 import pytest
 from confluent_kafka import Producer
 
-from adnomaly_dagster.definitions import RESOURCES, defs
-from adnomaly_dagster.resources import StreamHealthThresholds
-from adnomaly_dagster.sensors import partitions_when_complete, stream_health
+from adnomaly_dagster.definitions import defs
+from adnomaly_dagster.defs.ingest.sensors import stream_health
+from adnomaly_dagster.defs.lake.sensors import lake_hours_when_complete
+from adnomaly_dagster.defs.warehouse.sensors import warehouse_days_when_complete
+from streaming.db.connect import connect
 from streaming.generator import TrafficGenerator
 from streaming.kafka.config import producer_config
 from streaming.producer import ClickProducer
@@ -28,6 +32,8 @@ pytestmark = pytest.mark.integration
 
 HOUR = datetime(2026, 4, 10, 14, tzinfo=UTC)
 EVENTS = 3_000
+DEFS = defs()
+RESOURCES = DEFS.resources
 
 
 def _sink(kind: str, topic: str, *extra: str) -> None:
@@ -64,10 +70,9 @@ def one_hour_stored(stack: Settings) -> int:
 
 
 def _materialize(selection: list[str], partition: str | None = None) -> dg.ExecuteInProcessResult:
-    assets = [defs.get_assets_def(dg.AssetKey(name)) for name in selection]
-    return dg.materialize(
-        assets, resources=RESOURCES, partition_key=partition, raise_on_error=False
-    )
+    assets = [DEFS.resolve_assets_def(name) for name in selection]
+    # resolved from the code location: each comes with the resources defs/ binds to it
+    return dg.materialize(assets, partition_key=partition, raise_on_error=False)
 
 
 def test_postgres_schema_materializes(stack: Settings) -> None:
@@ -120,35 +125,135 @@ def _lagging_group(stack: Settings, records: int) -> None:
     assert producer.flush(30) == 0
 
 
-def test_stream_health_sensor_observes_and_alerts(stack: Settings) -> None:
+def test_stream_health_reports_failed_checks_not_runs(
+    stack: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _lagging_group(stack, 25)
-    resources = {**RESOURCES, "thresholds": StreamHealthThresholds(max_lag=10)}
+    monkeypatch.setenv("ADNOMALY_MAX_LAG", "10")
     with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(instance=instance, resources=resources)
+        ctx = dg.build_sensor_context(instance=instance, resources=RESOURCES)
         result = stream_health(ctx)
-    assert isinstance(result, dg.SensorResult)
-    lag = result.asset_events[0].metadata["lag adnomaly-db-sink"].value
+    assert isinstance(result, dg.SensorResult) and not result.run_requests
+    checks = {
+        (e.asset_key.to_user_string(), e.check_name): e
+        for e in result.asset_events
+        if isinstance(e, dg.AssetCheckEvaluation)
+    }
+    lagging = checks["clickstream_topic", "consumers_keep_up"]
+    assert not lagging.passed and "adnomaly-db-sink lags" in (lagging.description or "")
+    lag = lagging.metadata["lag adnomaly-db-sink"].value
     assert isinstance(lag, int) and lag >= 25
-    (alert,) = result.run_requests or []
-    problems = alert.run_config["ops"]["raise_stream_alert"]["config"]["problems"]
-    assert any("adnomaly-db-sink lags" in p for p in problems)
-    reading = json.loads(result.cursor or "{}")
-    assert reading["clickstream_end"] >= 25
+    # the suite's stack runs Flink but no job: red, with the state named
+    job = checks["flink_features_job", "job_running"]
+    assert not job.passed and "NOT SUBMITTED" in (job.description or "")
+    (topic,) = [
+        e
+        for e in result.asset_events
+        if isinstance(e, dg.AssetObservation)
+        and e.asset_key.to_user_string() == "clickstream_topic"
+    ]
+    assert topic.metadata["records"].value >= 25
 
 
-def test_partition_sensor_requests_complete_partitions(stack: Settings) -> None:
+def test_stream_health_reports_a_new_feature_window_once(stack: Settings) -> None:
+    newest = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    with dg.instance_for_test() as instance:
+        first = stream_health(dg.build_sensor_context(instance=instance, resources=RESOURCES))
+        _feature_rows(stack, [newest])
+        ctx = dg.build_sensor_context(instance=instance, resources=RESOURCES, cursor=first.cursor)
+        second = stream_health(ctx)
+    assert isinstance(second, dg.SensorResult)
+    landed = [
+        e
+        for e in second.asset_events
+        if isinstance(e, dg.AssetMaterialization)
+        and e.asset_key.to_user_string() == "feature_aggregates"
+    ]
+    assert len(landed) == 1
+    assert landed[0].metadata["newest_window_end"].value == str(newest)
+
+
+def test_partition_sensors_request_complete_partitions(stack: Settings) -> None:
     now = datetime.now(UTC)
     last = (now - timedelta(hours=4)).strftime("%Y-%m-%d-%H:00")
-    cursor = json.dumps({"hour": last, "day": (now - timedelta(days=3)).strftime("%Y-%m-%d")})
+    day = (now - timedelta(days=3)).strftime("%Y-%m-%d")
     with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(instance=instance, resources=RESOURCES, cursor=cursor)
-        result = partitions_when_complete(ctx)
-    assert isinstance(result, dg.SensorResult)
-    lake = [r.partition_key for r in result.run_requests or [] if r.job_name == "lake_hourly_job"]
-    days = [r.partition_key for r in result.run_requests or [] if r.job_name != "lake_hourly_job"]
-    assert 2 <= len(lake) <= 3  # hours after the cursor that ended more than 10 min ago
-    assert lake == sorted(lake) and all(k > last for k in lake)
+        lake = lake_hours_when_complete(
+            dg.build_sensor_context(
+                instance=instance, resources=RESOURCES, cursor=json.dumps({"hour": last})
+            )
+        )
+        warehouse = warehouse_days_when_complete(
+            dg.build_sensor_context(
+                instance=instance, resources=RESOURCES, cursor=json.dumps({"day": day})
+            )
+        )
+    assert isinstance(lake, dg.SensorResult) and isinstance(warehouse, dg.SensorResult)
+    hours = [r.partition_key for r in lake.run_requests or []]
+    days = [r.partition_key for r in warehouse.run_requests or []]
+    assert 2 <= len(hours) <= 3  # hours after the cursor that ended more than 10 min ago
+    assert hours == sorted(hours) and all(k > last for k in hours)
     assert len(days) in (1, 2)
+
+
+BAD_HOUR = datetime(2026, 4, 11, 3, tzinfo=UTC)
+
+
+def test_lake_contract_check_blocks_a_broken_hour(stack: Settings) -> None:
+    """One line with a CTR outside the contract: the blocking check fails the run."""
+    (_, good), *_ = (
+        TrafficGenerator(5, "s", fraud=False)
+        .batch(3, BAD_HOUR, BAD_HOUR + timedelta(minutes=1))
+        .pairs()
+    )
+    broken = orjson.dumps({**orjson.loads(good), "CTR": 5.0})
+    key = f"clickstream/{BAD_HOUR:%Y/%m/%d/%H}/broken.jsonl"
+    s3_client(stack).put_object(Bucket=stack.minio_bucket, Key=key, Body=good + b"\n" + broken)
+    result = _materialize(["lake_hourly_parquet"], BAD_HOUR.strftime("%Y-%m-%d-%H:%M"))
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert not checks["contract_conformity"].passed
+    assert "CTR" in str(checks["contract_conformity"].metadata["error"].value)
+    assert not result.success  # blocking: nothing downstream reads the hour
+
+
+_EVENT = (
+    "INSERT INTO clickstream_events (event_id, timestamp, user_id_hash, ad_id, campaign_id, geo,"
+    " platform, user_agent, cpc, ctr, conversion, bounce_rate)"
+    " VALUES (%s, %s, 'abcdef0123456789', 'ad_1', 'camp_1', %s, 'web', 'Mozilla/5.0',"
+    " 0.5, 0.02, 0, 0.5)"
+)
+GOOD_ROWS = [(f"ok-{i}", 5, "US") for i in range(3)]
+
+
+@pytest.mark.parametrize(
+    ("check", "day", "bad_rows"),
+    [
+        # geo is a bare char(2): the table takes 'ZZ', the contract does not
+        ("known_geos", datetime(2026, 4, 12, tzinfo=UTC), [("zz-1", 1, "ZZ")]),
+        # the key is (event_id, timestamp): one event_id under two timestamps fits
+        (
+            "no_duplicate_event_ids",
+            datetime(2026, 4, 13, tzinfo=UTC),
+            [("dup-1", 2, "US"), ("dup-1", 3, "US")],
+        ),
+    ],
+)
+def test_warehouse_blocking_checks_fail_on_bad_rows(
+    stack: Settings, check: str, day: datetime, bad_rows: list[tuple[str, int, str]]
+) -> None:
+    with connect(stack) as conn:
+        conn.execute("SELECT ensure_clickstream_partition(%s)", (day.date(),))
+        conn.execute(
+            "DELETE FROM clickstream_events WHERE timestamp >= %s AND timestamp < %s",
+            (day, day + timedelta(days=1)),
+        )
+        for event_id, hour, geo in GOOD_ROWS + bad_rows:
+            conn.execute(_EVENT, (event_id, day + timedelta(hours=hour), geo))
+    result = _materialize(["warehouse_daily_stats"], day.strftime("%Y-%m-%d"))
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert not checks[check].passed, checks[check].metadata
+    assert all(c.passed for name, c in checks.items() if name != check), "only this rule fails"
+    assert not result.success  # blocking
 
 
 FEATURE_DAY = datetime(2026, 5, 5, tzinfo=UTC)
@@ -161,8 +266,6 @@ _FEATURE_ROW = (
 
 
 def _feature_rows(stack: Settings, ends: list[datetime]) -> None:
-    from streaming.db.connect import connect
-
     with connect(stack) as conn:
         for end in ends:
             for geo, platform in (("US", "ios"), ("DE", "web")):
@@ -180,17 +283,7 @@ def test_features_apply_export_materialize(stack: Settings) -> None:
     assert _materialize(["feast_materialize"]).success
 
 
-def test_feature_freshness_check_needs_a_recent_window(stack: Settings) -> None:
-    job = defs.resolve_job_def("feature_freshness_job")
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    _feature_rows(stack, [now])
-    result = job.execute_in_process(raise_on_error=False)
-    (check,) = result.get_asset_check_evaluations()
-    assert check.passed, check.metadata
-
-
 def test_fraud_model_trains_from_feature_aggregates_and_is_stored(stack: Settings) -> None:
-    from streaming.db.connect import connect
     from streaming.detection.replay import features_between
     from streaming.detection.store import load_latest_model
 
@@ -211,10 +304,15 @@ def test_fraud_model_trains_from_feature_aggregates_and_is_stored(stack: Setting
     assert latest is not None and latest.version == version
 
 
-def test_detection_evaluation_reports_per_scenario_with_charts(stack: Settings) -> None:
+def test_detection_evaluation_evaluates_the_stored_model(stack: Settings) -> None:
+    from streaming.detection.store import load_latest_model
+
+    stored = load_latest_model(stack)
+    assert stored is not None, "runs after the fraud_model test, which stores one"
     result = _materialize(["detection_evaluation"])
     assert result.success
     meta = result.asset_materializations_for_node("detection_evaluation")[0].metadata
+    assert meta["model_version"].value == stored.version
     table = meta["scenarios"].value
     for scenario in (
         "bot_click_flood",
