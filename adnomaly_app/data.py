@@ -1,5 +1,5 @@
 """Process-wide resources of the app: settings, a small PostgreSQL pool (schema migrated once)
-and one Kafka probe, shared by every browser session of this server."""
+shared by every browser session of this server."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import streamlit as st
 from psycopg_pool import ConnectionPool
 
 from streaming.db.migrations import migrate
-from streaming.kafka.inspect import TopicProbe
 from streaming.settings import Settings, get_settings
 
 
@@ -34,8 +33,3 @@ def _pool() -> ConnectionPool:
 def db() -> Iterator[psycopg.Connection]:
     with _pool().connection() as conn:
         yield conn
-
-
-@st.cache_resource(show_spinner=False)
-def probe() -> TopicProbe:
-    return TopicProbe(settings())

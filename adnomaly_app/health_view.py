@@ -1,4 +1,4 @@
-"""The pipeline-health strip: refreshed on its own, so a slow Kafka never holds up the queue."""
+"""The pipeline-health strip: refreshed on its own, so a slow answer never holds up the queue."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ REFRESH_S = 15
 
 @st.fragment(run_every=REFRESH_S)
 def health_strip() -> None:
-    with data.db() as conn:
-        health = pipeline_health(data.settings(), conn, data.probe())
+    health = pipeline_health(data.settings())  # from Prometheus, which scrapes every service
     worst = max(health.lag.items(), key=lambda item: item[1], default=None)
     cols = st.columns(4)
     rate = "—" if health.events_per_s is None else f"{health.events_per_s:,.1f}"

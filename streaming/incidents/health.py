@@ -1,63 +1,45 @@
 """Pipeline health at a glance for the incidents app: is the data behind the queue fresh?
 
-One function on purpose: it reads Kafka (consumer lag through TopicProbe) and PostgreSQL (rate
-and freshness) today, and is the single place to switch to the Prometheus metrics later.
+One function on purpose: it reads Prometheus (streaming/prometheus_api.py), which scrapes every
+service, instead of asking Kafka and PostgreSQL itself: the broker's append rate, each
+consumer group's commit lag, and the event time of the newest event stored and of the newest
+feature window pushed online.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import psycopg
-from confluent_kafka import KafkaException
-
-from streaming.kafka.inspect import TopicProbe
+from streaming.prometheus_api import PrometheusUnavailableError, stream_figures
 from streaming.settings import Settings
-
-RATE_WINDOW_S = 60  # events/s is the stored events of the last minute, per second
 
 
 @dataclass(frozen=True)
 class PipelineHealth:
-    events_per_s: float | None
-    newest_event_age_s: float | None  # None: no event stored yet
+    events_per_s: float | None  # appended to the clickstream topic over the last minute
+    newest_event_age_s: float | None  # None: no event stored yet (or the db sink is not up)
     newest_feature_age_s: float | None  # by the newest feature window's end
     lag: dict[str, int] = field(default_factory=dict)  # consumer group -> records behind
     problems: tuple[str, ...] = ()  # what could not be measured, and why
 
 
-def pipeline_health(
-    settings: Settings, conn: psycopg.Connection, probe: TopicProbe | None
-) -> PipelineHealth:
-    """Events/s and the age of the newest event and feature from PostgreSQL; lag per consumer
-    group from Kafka (`probe` None: Kafka unreachable). A part that cannot be measured is
-    reported in `problems` instead of failing the whole glance."""
-    problems: list[str] = []
-    rate = event_age = feature_age = None
+def pipeline_health(settings: Settings) -> PipelineHealth:
+    """The figures from Prometheus; when it cannot be asked, `problems` says so instead of
+    failing the whole glance."""
     try:
-        with conn.transaction():
-            row = conn.execute(
-                'SELECT (SELECT count(*) FROM clickstream_events WHERE "timestamp" >= now()'
-                " - make_interval(secs => %s)),"
-                ' (SELECT extract(epoch FROM now() - max("timestamp")) FROM clickstream_events),'
-                " (SELECT extract(epoch FROM now() - max(window_end)) FROM feature_aggregates)",
-                (RATE_WINDOW_S,),
-            ).fetchone()
-        assert row is not None
-        rate = float(row[0]) / RATE_WINDOW_S
-        event_age = None if row[1] is None else max(0.0, float(row[1]))
-        feature_age = None if row[2] is None else max(0.0, float(row[2]))
-    except psycopg.Error as exc:
-        problems.append(f"PostgreSQL: {str(exc).strip().splitlines()[0]}")
-    lag: dict[str, int] = {}
-    if probe is None:
-        problems.append(f"Kafka at {settings.kafka_bootstrap}: unreachable")
-    else:
-        try:
-            lag = probe.lags(settings.group_topics)
-        except (KafkaException, RuntimeError) as exc:
-            problems.append(f"Kafka lag: {exc}")
-    return PipelineHealth(rate, event_age, feature_age, lag, tuple(problems))
+        figures = stream_figures(settings)
+    except PrometheusUnavailableError as exc:
+        return PipelineHealth(None, None, None, {}, (str(exc),))
+    problems = (
+        () if figures.flink_running else (f"Flink job {settings.flink_job_name} is not running",)
+    )
+    return PipelineHealth(
+        figures.events_per_s,
+        figures.newest_event_age_s,
+        figures.newest_feature_age_s,
+        figures.lags,
+        problems,
+    )
 
 
 def format_age(seconds: float | None) -> str:
