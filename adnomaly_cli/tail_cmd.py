@@ -15,6 +15,7 @@ from rich.live import Live
 from rich.table import Table
 
 from streaming.kafka.config import consumer_config
+from streaming.kafka.principals import MONITOR_GROUP_PREFIXES
 from streaming.settings import get_settings
 
 COLUMNS = (
@@ -54,7 +55,8 @@ def tail(
     """Show live records; a throwaway consumer group, so no real group's offsets move."""
     settings = get_settings()
     name = topic or settings.topic
-    config = consumer_config(settings, "adnomaly-tail", f"adnomaly-tail-{uuid.uuid4().hex[:8]}")
+    group = f"{MONITOR_GROUP_PREFIXES[0]}{uuid.uuid4().hex[:8]}"
+    config = consumer_config(settings, "adnomaly-tail", group, principal="monitor")
     config["auto.offset.reset"] = "earliest" if from_beginning else "latest"
     consumer = Consumer(config)
     consumer.subscribe([name])

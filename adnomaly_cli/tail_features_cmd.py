@@ -25,6 +25,7 @@ from rich.table import Table
 from streaming.db.connect import connect
 from streaming.feature_contract import FeatureRow, parse_feature_row
 from streaming.kafka.config import consumer_config
+from streaming.kafka.principals import MONITOR_GROUP_PREFIXES
 from streaming.settings import Settings, get_settings
 
 SHOWN = 30
@@ -111,7 +112,8 @@ def tail_features(
 ) -> None:
     """Live feature rows from FEATURES_TOPIC (newest windows first) and the dropped counts."""
     settings = get_settings()
-    config = consumer_config(settings, "adnomaly-tail", f"adnomaly-tail-{uuid.uuid4().hex[:8]}")
+    group = f"{MONITOR_GROUP_PREFIXES[0]}{uuid.uuid4().hex[:8]}"
+    config = consumer_config(settings, "adnomaly-tail", group, principal="monitor")
     config["auto.offset.reset"] = "earliest" if from_beginning else "latest"
     consumer = Consumer(config)
     consumer.subscribe([settings.features_topic])

@@ -11,6 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
+from streaming.kafka.principals import PRINCIPALS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # ADNOMALY_TEST_SLOT=N (1..4) gives a parallel test stack its own state dir and ports, so two
@@ -34,6 +36,10 @@ def _credentials() -> dict[str, str]:
         "MINIO_SECRET_KEY": secrets.token_urlsafe(24),
         "REDIS_PASSWORD": secrets.token_urlsafe(18),
         "PGADMIN_PASSWORD": secrets.token_urlsafe(18),
+        **{
+            f"KAFKA_{p.upper().replace('-', '_')}_PASSWORD": secrets.token_hex(12)
+            for p in PRINCIPALS
+        },
         "UI_PASSWORD": secrets.token_urlsafe(18),
     }
     try:
@@ -48,9 +54,13 @@ def _credentials() -> dict[str, str]:
     return creds
 
 
+STATE_DIR = ROOT / (".adnomaly-test" + (f"-{SLOT}" if SLOT else ""))
 TEST_ENV = {
     "ADNOMALY_STACK": "native",
-    "ADNOMALY_STATE_DIR": str(ROOT / (".adnomaly-test" + (f"-{SLOT}" if SLOT else ""))),
+    "ADNOMALY_STATE_DIR": str(STATE_DIR),
+    # set even though they default to the state dir: a shell that loaded .env has them exported
+    "FEAST_REGISTRY_PATH": str(STATE_DIR / "feast" / "registry.db"),
+    "FEAST_OFFLINE_DIR": str(STATE_DIR / "feast" / "offline"),
     "ADNOMALY_ENV_FILE": "/dev/null",
     "EVENTS_PER_SEC": "120",
     "KAFKA_BOOTSTRAP": f"127.0.0.1:{_port(39092)}",
@@ -68,6 +78,10 @@ TEST_ENV = {
     "FLINK_RPC_PORT": _port(16123),
     "DAGSTER_PORT": _port(13000),
     "PGADMIN_PORT": _port(15050),
+    # the suite's own clients and the services it runs on scratch topics act as admin (no
+    # ACL names those topics); the stack's supervised services always use their own principal,
+    # and the whole-pipeline tests run chaos without this, so the ACLs carry the pipeline
+    "KAFKA_PRINCIPAL": "admin",
     "UI_PORT": _port(18501),
     "PROMETHEUS_PORT": _port(19090),
     "ALERTMANAGER_PORT": _port(19093),

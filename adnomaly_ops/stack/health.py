@@ -12,6 +12,7 @@ from typing import cast
 import psycopg
 import redis
 
+from streaming.kafka.config import base_config
 from streaming.settings import Settings
 
 Probe = Callable[[Settings], tuple[bool, str]]
@@ -37,9 +38,7 @@ def kafka(settings: Settings) -> tuple[bool, str]:
     ok, detail = _tcp(settings.kafka_port)
     if not ok:
         return ok, detail
-    admin = AdminClient(
-        {"bootstrap.servers": settings.kafka_bootstrap, "broker.address.family": "v4"}
-    )
+    admin = AdminClient(base_config(settings, "adnomaly-health"))
     try:
         meta = admin.list_topics(timeout=TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 (a probe reports, it never raises)
@@ -152,7 +151,7 @@ def ui(settings: Settings) -> tuple[bool, str]:
     """The incidents app (Streamlit) answers its health endpoint once its server is up."""
     url = f"http://127.0.0.1:{settings.ui_port}/_stcore/health"
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
             body = resp.read().decode(errors="replace").strip()
     except (urllib.error.URLError, OSError) as exc:
         return False, str(exc)

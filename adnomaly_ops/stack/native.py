@@ -11,11 +11,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from adnomaly_ops.stack import health, provision
+from adnomaly_ops.stack import health, kafka_auth, provision
 from adnomaly_ops.stack.render import render_all, render_postgres_conf
 from adnomaly_ops.stack.services import Service, all_services, dagster_service, infra_services
 from adnomaly_ops.stack.supervisor import Supervisor
 from adnomaly_ops.stack.tools import Tools, tools_for
+from streaming.kafka.config import SASL_MECHANISM
+from streaming.kafka.principals import PRINCIPALS
 from streaming.kafka.topics import ensure_topics
 from streaming.settings import Settings
 
@@ -54,13 +56,28 @@ def _init_postgres(settings: Settings, tools: Tools) -> None:
 
 
 def _init_kafka(settings: Settings, tools: Tools) -> None:
+    """Format the storage once, with every principal's SCRAM credential in the first metadata:
+    the broker's own (admin) must exist before it can authenticate to itself at all."""
     data = settings.state_dir / "kafka" / "data"
+    marker = data / "adnomaly-scram"
     if (data / "meta.properties").exists():
+        if not marker.exists():
+            raise RuntimeError(
+                f"Kafka storage in {data} was formatted before the broker required SASL/SCRAM, so "
+                "it holds no credentials; `adnomaly stack down` and delete that directory (its "
+                "topics are lost) to format it anew"
+            )
         return
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
     argv = ["java", "-cp", f"{tools.kafka_libs}/*", "kafka.tools.StorageTool", "format"]
     argv += ["-t", cluster_id, "-c", str(settings.state_dir / "kafka" / "server.properties")]
+    for principal in PRINCIPALS:
+        password = settings.kafka_password(principal)
+        if any(c in password for c in "[],="):
+            raise ValueError(f"the {principal} Kafka password may not contain [ ] , or =")
+        argv += ["--add-scram", f"{SASL_MECHANISM}=[name={principal},password={password}]"]
     _run(argv, "kafka storage format")
+    marker.write_text(cluster_id)
 
 
 def _run(argv: list[str], what: str) -> None:
@@ -94,6 +111,7 @@ def up(settings: Settings, deadline_s: float = 240.0) -> list[ServiceStatus]:
     wait_healthy(settings, servers, deadline_s)
     provision.minio_bucket(settings)
     ensure_topics(settings)
+    kafka_auth.provision(settings)
     return status(settings)
 
 

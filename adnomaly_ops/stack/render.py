@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from string import Template
 
-from adnomaly_ops.stack.services import Service
+from adnomaly_ops.stack.services import KAFKA_PRINCIPAL_OF, Service, service_env
 from adnomaly_ops.stack.tools import Tools
-from streaming.settings import PROJECT_ROOT, Settings, settings_env
+from streaming.settings import PROJECT_ROOT, Settings
 
 TEMPLATES = PROJECT_ROOT / "infra" / "native"
 
@@ -47,9 +47,11 @@ def render_all(settings: Settings, tools: Tools, services: list[Service]) -> Pat
     _render(
         "kafka-server.properties",
         state / "kafka" / "server.properties",
+        mode=0o600,
         kafka_port=settings.kafka_port,
         controller_port=settings.kafka_controller_port,
         data_dir=state / "kafka" / "data",
+        admin_password=_jaas_safe(settings.kafka_password("admin"), "KAFKA_ADMIN_PASSWORD"),
     )
     shutil.copyfile(TEMPLATES / "kafka-log4j2.yaml", state / "kafka" / "log4j2.yaml")
     _render(
@@ -65,7 +67,8 @@ def render_all(settings: Settings, tools: Tools, services: list[Service]) -> Pat
     _render_pgadmin(settings)
     _render("dagster.yaml", state / "dagster" / "dagster.yaml", state_dir=state)
     dotenv = state / "dagster" / ".env"
-    dotenv.write_text("".join(f"{k}={v}\n" for k, v in settings_env(settings).items()))
+    env = service_env(settings, KAFKA_PRINCIPAL_OF["dagster"])
+    dotenv.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     dotenv.chmod(0o600)
     return _render_supervisor(settings, services)
 
@@ -91,6 +94,13 @@ def _render_flink(settings: Settings, tools: Tools) -> None:
         shutil.copyfile(tools.pyflink_home / "conf" / name, conf / name)
     (conf / "workers").write_text("127.0.0.1\n")
     (conf / "masters").write_text(f"127.0.0.1:{settings.flink_rest_port}\n")
+
+
+def _jaas_safe(value: str, name: str) -> str:
+    """A JAAS option is a double-quoted string: refuse what would end it rather than escape."""
+    if any(c in value for c in '"\\;\n'):
+        raise ValueError(f"{name} may not contain a double quote, backslash, semicolon or newline")
+    return value
 
 
 FLINK_ROLES = ("jobmanager", "taskmanager")

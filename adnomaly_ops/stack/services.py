@@ -224,7 +224,10 @@ def dagster_service(settings: Settings) -> Service:
             str(settings.dagster_port),
         ],
         ports={"ui": settings.dagster_port},
-        env={**settings_env(settings), "DAGSTER_HOME": str(settings.state_dir / "dagster")},
+        env={
+            **service_env(settings, "monitor"),
+            "DAGSTER_HOME": str(settings.state_dir / "dagster"),
+        },
         # dagster loads `.env` from its working directory over the environment: run it where
         # render.py writes this stack's own settings, never the project's .env
         cwd=settings.state_dir / "dagster",
@@ -295,7 +298,33 @@ def app_services(settings: Settings) -> list[Service]:
     ]
 
 
+# the Kafka principal each supervised Python service acts as (streaming/kafka/principals.py)
+KAFKA_PRINCIPAL_OF = {
+    "generator": "generator",
+    "db-sink": "db-sink",
+    "lake-sink": "lake-sink",
+    "feast-ingestor": "feast-ingestor",
+    "detector": "detector",
+    "ui": "monitor",
+    "dagster": "monitor",
+}
+
+
+def service_env(settings: Settings, principal: str) -> dict[str, str]:
+    """The stack's settings for a supervised service, with only its own Kafka password: a
+    service acts as its principal and cannot take another's (KAFKA_PRINCIPAL is not passed)."""
+    own = str(Settings.model_fields[settings.kafka_password_field(principal)].alias)
+    return {
+        name: value
+        for name, value in settings_env(settings).items()
+        if name == own or not (name.startswith("KAFKA_") and name.endswith("_PASSWORD"))
+        if name != "KAFKA_PRINCIPAL"
+    }
+
+
 def all_services(settings: Settings, tools: Tools) -> list[Service]:
-    env = settings_env(settings)
-    apps = [replace(s, env={**env, **s.env}) for s in app_services(settings)]
+    apps = [
+        replace(s, env={**service_env(settings, KAFKA_PRINCIPAL_OF[s.name]), **s.env})
+        for s in app_services(settings)
+    ]
     return [*infra_services(settings, tools), dagster_service(settings), *apps]

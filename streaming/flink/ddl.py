@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from streaming.flink.config import JobConfig, millis
+from streaming.kafka.config import SASL_MECHANISM, principal_of
 from streaming.settings import Settings
 
 FEATURE_COLUMNS = """
@@ -35,8 +36,34 @@ def interval(value: timedelta) -> str:
 
 
 def _options(options: dict[str, str]) -> str:
-    body = ",\n".join(f"  '{key}' = '{value}'" for key, value in options.items())
+    body = ",\n".join(f"  '{key}' = '{_sql_quote(value)}'" for key, value in options.items())
     return f"WITH (\n{body}\n)"
+
+
+def _sql_quote(value: str) -> str:
+    return value.replace("'", "''")
+
+
+# the Kafka connector jar shades the Kafka client, login modules included
+_SCRAM_LOGIN = (
+    "org.apache.flink.kafka.shaded.org.apache.kafka.common.security.scram.ScramLoginModule"
+)
+
+
+def kafka_auth(settings: Settings) -> dict[str, str]:
+    """The job reads and writes Kafka as the `flink` principal (SASL/SCRAM), unless
+    KAFKA_PRINCIPAL names another."""
+    user = principal_of(settings, "flink")
+    password = settings.kafka_password(user)
+    if any(c in password for c in '"\\;'):
+        raise ValueError("a Kafka password may not contain a double quote, backslash or semicolon")
+    return {
+        "properties.security.protocol": "SASL_PLAINTEXT",
+        "properties.sasl.mechanism": SASL_MECHANISM,
+        "properties.sasl.jaas.config": (
+            f'{_SCRAM_LOGIN} required username="{user}" password="{password}";'
+        ),
+    }
 
 
 def source(settings: Settings, config: JobConfig) -> str:
@@ -44,6 +71,7 @@ def source(settings: Settings, config: JobConfig) -> str:
         "connector": "kafka",
         "topic": config.source_topic,
         "properties.bootstrap.servers": settings.kafka_bootstrap,
+        **kafka_auth(settings),
         "properties.group.id": config.group_id,
         "properties.auto.offset.reset": "latest",
         "scan.startup.mode": config.startup,
@@ -80,6 +108,7 @@ def features_topic(settings: Settings, config: JobConfig) -> str:
         "connector": "kafka",
         "topic": config.features_topic,
         "properties.bootstrap.servers": settings.kafka_bootstrap,
+        **kafka_auth(settings),
         "key.format": "raw",
         "key.fields": "segment_key",
         "value.format": "json",
@@ -100,7 +129,7 @@ def _jdbc(settings: Settings, table: str) -> dict[str, str]:
         "url": url,
         "table-name": table,
         "username": settings.db_user,
-        "password": settings.db_password.get_secret_value().replace("'", "''"),
+        "password": settings.db_password.get_secret_value(),
         "sink.buffer-flush.interval": "500ms",
         "sink.buffer-flush.max-rows": "1000",
         "sink.max-retries": "5",

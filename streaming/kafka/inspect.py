@@ -16,6 +16,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
 from streaming.kafka.config import consumer_config
+from streaming.kafka.principals import MONITOR_GROUP_PREFIXES
 from streaming.kafka.topics import admin_client
 from streaming.settings import Settings
 
@@ -32,9 +33,10 @@ class TopicProbe:
     does not join the group.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, principal: str = "monitor") -> None:
         self.settings = settings
-        self.admin = admin_client(settings)
+        self.principal = principal  # read-only by default; a scratch topic needs admin
+        self.admin = admin_client(settings, principal)
         self._readers: dict[str, Consumer] = {}
 
     def close(self) -> None:
@@ -77,7 +79,11 @@ class TopicProbe:
         marks = self.watermarks(topic) if marks is None else marks
         consumer = self._readers.get(group)
         if consumer is None:  # never subscribes, so it does not join the group
-            consumer = Consumer(consumer_config(self.settings, "adnomaly-lag-probe", group))
+            consumer = Consumer(
+                consumer_config(
+                    self.settings, "adnomaly-lag-probe", group, principal=self.principal
+                )
+            )
             self._readers[group] = consumer
         committed = _committed(consumer, [TopicPartition(topic, p) for p in marks])
         lag = 0
@@ -132,12 +138,21 @@ def _bytes(value: str | bytes | None) -> bytes:
 
 
 def read_since(
-    settings: Settings, topic: str, since: datetime, deadline_s: float = 30.0
+    settings: Settings,
+    topic: str,
+    since: datetime,
+    deadline_s: float = 30.0,
+    principal: str = "monitor",
 ) -> list[Record]:
     """Every record of `topic` appended at or after `since` (broker time), up to the end the
     topic had when the call began. Raises if that end is not reached within `deadline_s`."""
     consumer = Consumer(
-        consumer_config(settings, "adnomaly-reader", f"adnomaly-reader-{uuid.uuid4().hex}")
+        consumer_config(
+            settings,
+            "adnomaly-reader",
+            f"{MONITOR_GROUP_PREFIXES[1]}{uuid.uuid4().hex}",
+            principal=principal,
+        )
     )
     try:
         parts = consumer.list_topics(topic, timeout=TIMEOUT_S).topics[topic].partitions

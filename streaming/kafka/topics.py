@@ -42,8 +42,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     ]
 
 
-def admin_client(settings: Settings) -> AdminClient:
-    return AdminClient(base_config(settings, "adnomaly-admin"))
+def admin_client(settings: Settings, principal: str = "admin") -> AdminClient:
+    return AdminClient(base_config(settings, f"adnomaly-{principal}-admin", principal))
 
 
 def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> dict[str, str]:

@@ -22,7 +22,8 @@ class DeadLetters:
         self.topic = settings.dlq_topic
         self.sink = sink
         self.source_topic = source_topic
-        self.producer = Producer(producer_config(settings, f"adnomaly-{sink}-dlq"))
+        # the service's own principal: each one that dead-letters may write the DLQ
+        self.producer = Producer(producer_config(settings, f"adnomaly-{sink}-dlq", principal=sink))
         self.failures: list[str] = []
         self.sent = 0
 

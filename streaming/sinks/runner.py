@@ -109,7 +109,9 @@ class SinkRunner:
         self.pending_records = 0
         self.poll_timeout_s = poll_timeout_s
         self.max_backoff_s = max_backoff_s
-        config = consumer_config(settings, f"adnomaly-{writer.name}", group_id, instance_id)
+        config = consumer_config(
+            settings, f"adnomaly-{writer.name}", group_id, instance_id, principal=writer.name
+        )
         self.consumer = Consumer(config)
         self.assigned_at: float | None = None
         self.dlq = DeadLetters(settings, writer.name, self.topic)

@@ -32,7 +32,7 @@ def test_size_and_lag_follow_commits(stack: Settings) -> None:
     topic = unique_topic(stack, "inspect", partitions=3)
     _produce(stack, topic, [b"a%d" % i for i in range(30)], partition=0)
     _produce(stack, topic, [b"b%d" % i for i in range(12)], partition=2)
-    probe = TopicProbe(stack)
+    probe = TopicProbe(stack, principal="admin")  # a scratch topic: no monitor ACL on it
     group = f"inspect-{uuid.uuid4().hex[:6]}"
 
     assert topic_size(stack, topic) == 42
@@ -58,9 +58,9 @@ def test_read_since_reads_the_range_with_headers(stack: Settings) -> None:
     _produce(stack, topic, [b"x%d" % i for i in range(100)], partition=1)
     _produce(stack, topic, [b"y"], partition=0)
 
-    records = read_since(stack, topic, since)
+    records = read_since(stack, topic, since, principal="admin")
     assert sorted(r.value for r in records) == sorted([b"x%d" % i for i in range(100)] + [b"y"])
     by_value = {r.value: r for r in records}
     assert by_value[b"x7"].headers == {"n": b"7"} and by_value[b"x7"].partition == 1
     assert by_value[b"y"].offset == 1
-    assert read_since(stack, topic, datetime.now(UTC) + timedelta(hours=1)) == []
+    assert read_since(stack, topic, datetime.now(UTC) + timedelta(hours=1), principal="admin") == []
