@@ -134,7 +134,9 @@ class AlertPublisher:
 
     def __init__(self, settings: Settings, topic: str | None = None) -> None:
         self.topic = topic or settings.anomalies_topic
-        self.producer = Producer(producer_config(settings, "adnomaly-detector-alerts"))
+        self.producer = Producer(
+            producer_config(settings, "adnomaly-detector-alerts", principal="detector")
+        )
         self.failures: list[str] = []
         self.sent = 0
 

@@ -55,7 +55,7 @@ class DetectorService:
     ) -> None:
         self.settings = settings
         self.topic = topic or settings.features_topic
-        config = consumer_config(settings, "adnomaly-detector", group_id, instance_id)
+        config = consumer_config(settings, "adnomaly-detector", group_id, instance_id, "detector")
         self.consumer = Consumer(config)
         self.dlq = DeadLetters(settings, "detector", self.topic)
         self.alerts = AlertPublisher(settings, anomalies_topic)

@@ -61,7 +61,7 @@ class FeatureIngestor:
         settings: Settings,
         store: Any,
         topic: str | None = None,
-        group_id: str = "adnomaly-feast-ingestor",
+        group_id: str | None = None,
         instance_id: str | None = None,
         batch_size: int = 5_000,
         poll_timeout_s: float = 0.5,
@@ -73,7 +73,10 @@ class FeatureIngestor:
         self.batch_size = batch_size
         self.poll_timeout_s = poll_timeout_s
         self.max_backoff_s = max_backoff_s
-        config = consumer_config(settings, "adnomaly-feast-ingestor", group_id, instance_id)
+        group = group_id or settings.feast_ingestor_group
+        config = consumer_config(
+            settings, "adnomaly-feast-ingestor-client", group, instance_id, "feast-ingestor"
+        )
         self.consumer = Consumer(config)
         self.dlq = DeadLetters(settings, "feast-ingestor", self.topic)
         self.stats = IngestStats()
