@@ -13,6 +13,8 @@ import pandas as pd
 
 from streaming.incidents.queries import FEATURE_COLUMNS
 
+UTC = alt.Scale(type="utc")  # times as stored, whatever the browser's zone
+PANEL_WIDTH = 900  # pixels; a vconcat cannot take the container's width
 # detector channels (the names in `drivers`) -> the stored feature that shows each
 DRIVER_FEATURE = {
     "event_count": "event_count",
@@ -44,16 +46,16 @@ def features_chart(
         shade = (
             alt.Chart(band)
             .mark_rect(color="#d62728", opacity=0.15)
-            .encode(x=alt.X("start:T", title=None), x2="end:T")
+            .encode(x=alt.X("start:T", title=None, scale=UTC), x2="end:T")
         )
         line = (
             alt.Chart(frame[["window_end", name]].dropna())
             .mark_line(point=True, color="#d62728" if name in driven else "#1f77b4")
             .encode(
-                x=alt.X("window_end:T", title=None),
+                x=alt.X("window_end:T", title=None, scale=UTC, axis=alt.Axis(format="%H:%M")),
                 y=alt.Y(f"{name}:Q", title=None, scale=alt.Scale(zero=False)),
-                tooltip=[alt.Tooltip("window_end:T", format="%H:%M"), f"{name}:Q"],
+                tooltip=[alt.Tooltip("utchoursminutes(window_end):T", title="UTC"), f"{name}:Q"],
             )
         )
-        panels.append(alt.layer(shade, line).properties(title=title, height=90, width="container"))
+        panels.append(alt.layer(shade, line).properties(title=title, height=90, width=PANEL_WIDTH))
     return alt.vconcat(*panels).resolve_scale(x="shared")

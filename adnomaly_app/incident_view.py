@@ -68,7 +68,7 @@ def incident_page(incident_id: str, analyst: str) -> None:
         st.info("No feature windows stored for this segment around the incident.")
     else:
         chart = features_chart(features, incident.start, incident.end, incident.driver_names)
-        st.altair_chart(chart, use_container_width=True)
+        st.altair_chart(chart)
     st.subheader(f"Earlier incidents of {incident.segment} (30 days)")
     if history:
         st.dataframe(
@@ -97,16 +97,19 @@ def incident_page(incident_id: str, analyst: str) -> None:
 
 
 def summary(incident: Incident, verdict: str | None) -> None:
-    cols = st.columns(5)
+    cols = st.columns(3)
     cols[0].metric("segment", incident.segment)
-    cols[1].metric("start (UTC)", f"{incident.start:%Y-%m-%d %H:%M}")
-    cols[2].metric("end (UTC)", f"{incident.end:%Y-%m-%d %H:%M}")
-    cols[3].metric("peak score", f"{incident.peak_score:.3f}")
-    cols[4].metric("verdict", verdict or "—")
+    cols[1].metric("peak score", f"{incident.peak_score:.3f}")
+    cols[2].metric("verdict", verdict or "—")
+    minutes = (incident.end - incident.start).total_seconds() / 60
+    st.markdown(
+        f"**Span:** {incident.start:%Y-%m-%d %H:%M} to {incident.end:%Y-%m-%d %H:%M} UTC"
+        f" ({minutes:.0f} min, first window start to last window end)"
+    )
     st.markdown(f"**Why:** {incident.reason or '(no explanation stored)'}")
     if incident.drivers:
         st.markdown("**Drivers:** " + ", ".join(incident.driver_names))
-    st.caption(f"{incident.windows} anomalous window(s)")
+    st.caption(f"{incident.windows} anomalous window(s); the chart shades the span")
 
 
 def verdict_form(incident: Incident, analyst: str) -> None:

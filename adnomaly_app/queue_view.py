@@ -58,9 +58,9 @@ def queue_frame(queue: list[QueuedIncident]) -> pd.DataFrame:
                 "end (UTC)": inc.end,
                 "windows": inc.windows,
                 "peak score": round(inc.peak_score, 3),
+                "verdict": v.verdict.label if v else "—",
                 "drivers": ", ".join(inc.driver_names),
                 "reason": inc.reason,
-                "verdict": v.verdict.label if v else "—",
             }
         )
     return pd.DataFrame(rows)
@@ -88,7 +88,9 @@ def incident_queue(filters: Filters) -> None:
         column_config={
             "start (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
             "end (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-            "peak score": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0),
+            "peak score": st.column_config.ProgressColumn(
+                format="%.3f", min_value=0.0, max_value=1.0
+            ),
         },
     )
     rows = event.selection.rows if event is not None else []
@@ -97,9 +99,9 @@ def incident_queue(filters: Filters) -> None:
     with st.form("open-by-id", border=False):
         left, right = st.columns([4, 1], vertical_alignment="bottom")
         wanted = left.selectbox(
-            "open incident", [q.incident.id for q in queue], key="open-id", index=None
+            "incident ID", [q.incident.id for q in queue], key="open-id", index=None
         )
-        if right.form_submit_button("Open") and wanted:
+        if right.form_submit_button("Open incident") and wanted:
             open_incident(wanted)
 
 
