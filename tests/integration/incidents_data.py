@@ -157,7 +157,7 @@ def _clicks(
         for day in {start.date(), end.date()}:
             cur.execute("SELECT ensure_clickstream_partition(%s)", (day,))
         cur.executemany(
-            "INSERT INTO clickstream_events (event_id, \"timestamp\", user_id_hash, ad_id,"
+            'INSERT INTO clickstream_events (event_id, "timestamp", user_id_hash, ad_id,'
             " campaign_id, geo, platform, user_agent, cpc, ctr, conversion, bounce_rate)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             rows,
