@@ -75,7 +75,9 @@ def ingest(
     topic: Annotated[
         str | None, typer.Option(help="source topic (default: FEATURES_TOPIC)")
     ] = None,
-    group: Annotated[str, typer.Option(help="consumer group")] = "adnomaly-feast-ingestor",
+    group: Annotated[
+        str | None, typer.Option(help="consumer group (default: FEAST_INGESTOR_GROUP)")
+    ] = None,
     instance_id: Annotated[str | None, typer.Option(help="static group member id")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="records per poll and push")] = 5_000,
     max_seconds: Annotated[float | None, typer.Option(help="stop after this long")] = None,
@@ -99,12 +101,14 @@ def test_online(
     platform: Annotated[str, typer.Option(help="entity platform")] = "ios",
     repo: Repo = None,
 ) -> None:
-    """The seed's get_online_features example: fresh values for one (geo, platform)."""
-    from streaming.features.retrieval import SEED_FEATURES, online_features
+    """The original product's get_online_features example: fresh values for one (geo, platform)."""
+    from streaming.features.retrieval import online_features, seed_features
 
+    settings = get_settings()
+    refs = seed_features(settings.feature_view_name)
     with _clear_errors():
-        store = open_store(get_settings(), repo)
-        row = online_features(store, [{"geo": geo, "platform": platform}], SEED_FEATURES)[0]
+        store = open_store(settings, repo)
+        row = online_features(store, [{"geo": geo, "platform": platform}], refs)[0]
     ts = row["event_timestamp"]
     if ts is None:
         hint = "start the Flink job and `make feast-ingestor`"
@@ -116,7 +120,7 @@ def test_online(
     table = Table(title=f"{geo}/{platform} · window_end {ts:%Y-%m-%d %H:%M}Z · {age_s:,.0f}s old")
     table.add_column("feature")
     table.add_column("value", justify="right")
-    for ref in SEED_FEATURES:
+    for ref in refs:
         name = ref.split(":", 1)[1]
         table.add_row(ref, "—" if row[name] is None else f"{row[name]:.6g}")
     console.print(table)

@@ -2,29 +2,22 @@
 (geo, platform), fed online by a push source (the ingestor) and offline by day-partitioned
 Parquet (the backfill), served to the fraud model through a versioned feature service.
 
-Feature names and types follow the seed README (`ctr_avg`/`bounce_rate_avg` Float32,
-`event_count` Int64) plus the Flink job's extra features (streaming/feature_contract.py).
+Feature names and types are the Flink job's output (streaming/feature_contract.py; a unit test
+keeps them equal). The view's name and the offline dir are settings like every other name
+(streaming/settings.py: FEATURE_VIEW_NAME, FEAST_OFFLINE_DIR), read when Feast imports this file,
+so `feast apply` here with `.env` loaded and `adnomaly features apply` register the same thing.
+Feast stores the source path in the registry at apply time, so it must be concrete here.
 """
 
-import os
 from datetime import timedelta
 
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource, ValueType
 from feast.data_format import ParquetFormat
 from feast.types import Float32, Int64, String
 
+from streaming.settings import load_settings
 
-def _offline_dir() -> str:
-    # Feast stores the source path in the registry at apply time, so it must be concrete here;
-    # it lives outside git (state dir by default) and tests point it at a temporary dir.
-    try:
-        return os.environ["FEAST_OFFLINE_DIR"].rstrip("/")
-    except KeyError:
-        raise RuntimeError(
-            "FEAST_OFFLINE_DIR is not set: run Feast through `adnomaly features apply`, "
-            "which sets it from the settings (ADNOMALY_STATE_DIR/feast/offline by default)"
-        ) from None
-
+_settings = load_settings()
 
 geo = Entity(
     name="geo", join_keys=["geo"], value_type=ValueType.STRING, description="2-letter country code"
@@ -38,7 +31,7 @@ platform = Entity(
 
 traffic_5m_parquet = FileSource(
     name="traffic_5m_parquet",
-    path=f"{_offline_dir()}/traffic_5m_by_geo_platform",
+    path=str(_settings.feast_offline_dir / _settings.feature_view_name),
     file_format=ParquetFormat(),
     timestamp_field="window_end",
     description="feature_aggregates exported by `adnomaly features backfill`, one dir per day",
@@ -51,7 +44,7 @@ traffic_5m_push = PushSource(
 )
 
 traffic_5m_by_geo_platform = FeatureView(
-    name="traffic_5m_by_geo_platform",
+    name=_settings.feature_view_name,
     entities=[geo, platform],
     ttl=timedelta(days=3),
     schema=[

@@ -22,9 +22,9 @@ from confluent_kafka import Consumer, Producer
 
 from adnomaly_ops.bench.common import BenchResult, median_result
 from streaming.contract import GEOS, PLATFORMS
-from streaming.feature_contract import FeatureRow
+from streaming.feature_contract import FEATURE_NAMES, FeatureRow
 from streaming.features.ingestor import FeatureIngestor
-from streaming.features.retrieval import online_features, redis_layout
+from streaming.features.retrieval import online_features
 from streaming.features.scratch import scratch_store
 from streaming.kafka.config import consumer_config, producer_config
 from streaming.kafka.topics import DAY_MS, TopicSpec, admin_client, ensure_topics
@@ -83,12 +83,36 @@ def _percentiles(call: Callable[[], object], samples: int) -> tuple[float, float
     return cuts[49], cuts[98]
 
 
+def _redis_keys(store: Any, rows: list[dict[str, str]]) -> list[Any]:
+    """The Redis key of each entity row as Feast's Redis store builds it: the serialized entity
+    key (Feast's public encoder, the repo's serialization version) followed by the project."""
+    from feast.infra.key_encoding_utils import serialize_entity_key
+    from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+    from feast.protos.feast.types.Value_pb2 import Value
+
+    version = store.config.entity_key_serialization_version
+    keys: list[Any] = []
+    for row in rows:
+        values = [Value(string_val=row["geo"]), Value(string_val=row["platform"])]
+        entity = EntityKey(join_keys=["geo", "platform"], entity_values=values)
+        keys.append(serialize_entity_key(entity, version) + store.project.encode())
+    return keys
+
+
 def _raw_reader(settings: Settings, store: Any, rows: list[dict[str, str]]) -> Callable[[], object]:
     """HMGET of the keys and fields Feast reads: one command for one row, one pipeline for many
-    (what Feast sends). Checked first, so a layout drift fails instead of timing empty reads."""
-    keys, fields = redis_layout(store, settings.feature_view_name, rows)
+    (what Feast sends). The fields are the hash's own (the view's features, hashed, and its
+    timestamp: every one the feature service asks for); a key Feast did not write fails here
+    instead of timing empty reads."""
+    keys = _redis_keys(store, rows)
     password = settings.redis_password.get_secret_value()
     client = redis.Redis(settings.redis_host, settings.redis_port, password=password)
+    fields: list[Any] = sorted(cast(list[bytes], client.hkeys(keys[0])))
+    if len(fields) != len(FEATURE_NAMES) + 1:
+        raise RuntimeError(
+            f"raw Redis read: {len(fields)} fields under Feast's key, expected "
+            f"{len(FEATURE_NAMES)} features and a timestamp: key layout mismatch"
+        )
     stored: list[list[Any]] = [cast(list[Any], client.hmget(k, fields)) for k in keys]
     if any(v is None for values in stored for v in values):
         raise RuntimeError("raw Redis read missed a key Feast wrote: key layout mismatch")

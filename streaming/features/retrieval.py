@@ -15,18 +15,18 @@ from typing import Any
 
 import pandas as pd
 
-from streaming.feature_contract import FEATURE_NAMES
 from streaming.features.store import FEATURE_SERVICE, FeatureRepoError
 
-SEED_FEATURES = (
-    "traffic_5m_by_geo_platform:ctr_avg",
-    "traffic_5m_by_geo_platform:bounce_rate_avg",
-    "traffic_5m_by_geo_platform:event_count",
-)
+SEED_FEATURE_NAMES = ("ctr_avg", "bounce_rate_avg", "event_count")
 ROW_ID = "__entity_row"
 _RESOLVED: weakref.WeakKeyDictionary[Any, dict[Any, tuple[Any, Any, dict[str, float | None]]]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def seed_features(view: str) -> list[str]:
+    """The original product's `get_online_features` example: three features of the view."""
+    return [f"{view}:{name}" for name in SEED_FEATURE_NAMES]
 
 
 def _resolve(store: Any, features: Sequence[str] | None) -> tuple[Any, dict[str, float | None]]:
@@ -101,20 +101,3 @@ def historical_features(
     values = joined.drop(columns=[c for c in left.columns if c != ROW_ID])
     merged = left.merge(values, on=ROW_ID, how="left", validate="one_to_one")
     return merged.drop(columns=[ROW_ID])
-
-
-def redis_layout(store: Any, view: str, rows: list[dict[str, str]]) -> tuple[list[Any], list[Any]]:
-    """The Redis keys and hash fields Feast reads for these entity rows, in Feast's own encoding,
-    so a raw read of exactly the same data can be timed next to get_online_features."""
-    from feast.infra.online_stores.helpers import _mmh3, _redis_key
-    from feast.protos.feast.types.EntityKey_pb2 import EntityKey
-    from feast.protos.feast.types.Value_pb2 import Value
-
-    fields: list[Any] = [_mmh3(f"{view}:{f}") for f in FEATURE_NAMES] + [f"_ts:{view}"]
-    version = store.config.entity_key_serialization_version
-    keys: list[Any] = []
-    for row in rows:
-        values = [Value(string_val=row["geo"]), Value(string_val=row["platform"])]
-        entity = EntityKey(join_keys=["geo", "platform"], entity_values=values)
-        keys.append(_redis_key(store.project, entity, version))
-    return keys, fields

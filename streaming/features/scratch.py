@@ -8,9 +8,7 @@ registry and Parquet dir, never touches the online values the detector reads, an
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -19,8 +17,6 @@ from typing import Any
 
 from streaming.features.store import FeatureRepoError, apply_repo, open_store
 from streaming.settings import Settings
-
-ENV_KEYS = ("FEAST_REGISTRY_PATH", "FEAST_OFFLINE_DIR")
 
 
 def scratch_repo(source: Path, target: Path, project: str) -> Path:
@@ -34,27 +30,27 @@ def scratch_repo(source: Path, target: Path, project: str) -> Path:
     return target
 
 
+def scratch_settings(settings: Settings, state: Path) -> Settings:
+    """The same stack, with the Feast registry and offline Parquet under `state`."""
+    return settings.model_copy(
+        update={
+            "feast_registry_path": state / "registry.db",
+            "feast_offline_dir": state / "offline",
+        }
+    )
+
+
 @contextlib.contextmanager
 def scratch_store(settings: Settings, prefix: str) -> Iterator[Any]:
     """An applied scratch project (registry and Parquet in a temporary dir); everything it
-    created, Redis keys included, is gone afterwards and the environment is restored."""
-    saved = {key: os.environ.get(key) for key in ENV_KEYS}
+    created, Redis keys included, is gone afterwards."""
     with tempfile.TemporaryDirectory(prefix=f"{prefix}-") as tmp:
-        os.environ["FEAST_REGISTRY_PATH"] = f"{tmp}/registry.db"
-        os.environ["FEAST_OFFLINE_DIR"] = f"{tmp}/offline"
         project = f"{prefix}_{uuid.uuid4().hex[:8]}".replace("-", "_")
+        scratch = scratch_settings(settings, Path(tmp))
+        repo = scratch_repo(settings.feature_repo_path, Path(tmp) / "repo", project)
+        apply_repo(scratch, repo)
+        store = open_store(scratch, repo)
         try:
-            repo = scratch_repo(settings.feature_repo_path, Path(tmp) / "repo", project)
-            with contextlib.redirect_stdout(sys.stderr):  # Feast prints its plan on stdout
-                apply_repo(settings, repo)
-            store = open_store(settings, repo)
-            try:
-                yield store
-            finally:
-                store.teardown()
+            yield store
         finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+            store.teardown()
