@@ -1,4 +1,4 @@
-"""`adnomaly db-query`: the seed README's sample queries, shown as tables."""
+"""`adnomaly db-query`: the sample queries of README's "Data" section, shown as tables."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _cell(value: object) -> str:
 
 
 def db_query() -> None:
-    """Query PostgreSQL statistics (the seed's sample queries)."""
+    """Query PostgreSQL statistics (README's sample queries)."""
     console = Console()
     with connect(get_settings()) as conn:
         for title, query in QUERIES:

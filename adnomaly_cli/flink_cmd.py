@@ -18,17 +18,19 @@ from streaming.settings import get_settings
 app = typer.Typer(no_args_is_help=True, help="The features job on the stack's Flink cluster.")
 console = Console()
 
-Name = Annotated[str, typer.Option(help="job name; one running copy per name")]
+Name = Annotated[
+    str | None, typer.Option(help="job name; one running copy per name (default: FLINK_JOB_NAME)")
+]
 
 
 @app.command("submit")
 def submit_cmd(
-    name: Name = "adnomaly-features",
+    name: Name = None,
     topic: Annotated[str | None, typer.Option(help="source topic (default TOPIC)")] = None,
     features_topic: Annotated[str | None, typer.Option(help="default FEATURES_TOPIC")] = None,
     features_table: str = "feature_aggregates",
     dropped_table: str = "flink_dropped_events",
-    group_id: str = "adnomaly-flink-features",
+    group_id: Annotated[str | None, typer.Option(help="default FLINK_GROUP")] = None,
     window_size: Annotated[str, typer.Option(help="e.g. 5m")] = "5m",
     window_slide: Annotated[str, typer.Option(help="e.g. 1m")] = "1m",
     out_of_orderness: Annotated[str, typer.Option(help="allowed lateness, e.g. 5s")] = "5s",
@@ -48,10 +50,11 @@ def submit_cmd(
     """Submit the features job (detached); a running job of the same name is left alone."""
     settings = get_settings()
     try:
-        config = JobConfig(
+        config = JobConfig.for_stack(
+            settings,
             name=name,
-            source_topic=topic or settings.topic,
-            features_topic=features_topic or settings.features_topic,
+            source_topic=topic,
+            features_topic=features_topic,
             features_table=features_table,
             dropped_table=dropped_table,
             group_id=group_id,
@@ -68,14 +71,16 @@ def submit_cmd(
             f"{e['loc'][0] if e['loc'] else 'config'}: {e['msg']}" for e in exc.errors()
         )
         raise typer.BadParameter(problems) from None
-    with console.status(f"submitting {name} to {settings.flink_rest_url}…"):
+    with console.status(f"submitting {config.name} to {settings.flink_rest_url}…"):
         try:
             result = submit(settings, config, replace=replace, restore=restore)
         except FlinkSubmitError as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(1) from None
     verb = "already running" if result.already_running else "submitted"
-    console.print(f"{name} {verb} as job {result.jid} — {settings.flink_rest_url}/#/job/running")
+    console.print(
+        f"{config.name} {verb} as job {result.jid} — {settings.flink_rest_url}/#/job/running"
+    )
 
 
 def _startup(value: str) -> Startup:
@@ -87,9 +92,11 @@ def _startup(value: str) -> Startup:
 
 
 @app.command()
-def cancel(name: Name = "adnomaly-features") -> None:
+def cancel(name: Name = None) -> None:
     """Cancel every running copy of the job; its last checkpoint is kept on disk."""
-    rest = FlinkRest(get_settings().flink_rest_url)
+    settings = get_settings()
+    name = name or settings.flink_job_name
+    rest = FlinkRest(settings.flink_rest_url)
     jobs = rest.active_named(name)
     for job in jobs:
         rest.cancel(job.jid)

@@ -14,7 +14,9 @@ from streaming.sinks.runner import SinkRunner
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 
-Group = Annotated[str | None, typer.Option(help="consumer group (default: adnomaly-<sink>)")]
+Group = Annotated[
+    str | None, typer.Option(help="consumer group (default: DB_SINK_GROUP / LAKE_SINK_GROUP)")
+]
 Topic = Annotated[str | None, typer.Option(help="source topic (default: TOPIC)")]
 MaxSeconds = Annotated[float | None, typer.Option(help="stop after this many seconds")]
 IdleExit = Annotated[float | None, typer.Option(help="stop after this long without records")]
@@ -39,7 +41,11 @@ def db(
     _logging()
     settings = get_settings()
     runner = SinkRunner(
-        settings, DbWriter(settings), group or "adnomaly-db-sink", topic, instance_id=instance_id
+        settings,
+        DbWriter(settings),
+        group or settings.db_sink_group,
+        topic,
+        instance_id=instance_id,
     )
     runner.run(max_seconds=max_seconds, idle_exit_s=idle_exit)
 
@@ -51,14 +57,16 @@ def lake(
     max_seconds: MaxSeconds = None,
     idle_exit: IdleExit = None,
     instance_id: InstanceId = None,
-    prefix: Annotated[str, typer.Option(help="object key prefix in the bucket")] = "clickstream",
+    prefix: Annotated[
+        str | None, typer.Option(help="object key prefix in the bucket (default: LAKE_PREFIX)")
+    ] = None,
     flush_seconds: Annotated[float, typer.Option(help="flush at least this often")] = 10.0,
 ) -> None:
-    """clickstream → MinIO adnomaly-data/clickstream/YYYY/MM/DD/HH/*.jsonl."""
+    """clickstream → MinIO MINIO_BUCKET/LAKE_PREFIX/YYYY/MM/DD/HH/*.jsonl."""
     _logging()
     settings = get_settings()
     writer = LakeWriter(settings, prefix=prefix, max_age_s=flush_seconds)
     runner = SinkRunner(
-        settings, writer, group or "adnomaly-lake-sink", topic, instance_id=instance_id
+        settings, writer, group or settings.lake_sink_group, topic, instance_id=instance_id
     )
     runner.run(max_seconds=max_seconds, idle_exit_s=idle_exit)

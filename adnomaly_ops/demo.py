@@ -28,7 +28,7 @@ from streaming.db.migrations import migrate
 from streaming.kafka.inspect import topic_size
 from streaming.kafka.topics import ensure_topics
 from streaming.s3 import s3_client
-from streaming.settings import Settings, settings_env
+from streaming.settings import Settings, child_env
 
 PIPELINE = ("db-sink", "lake-sink", "feast-ingestor")
 LIVE = ("generator", "detector")
@@ -95,10 +95,9 @@ def _table(snap: Snapshot, title: str) -> Table:
 
 def _cli(settings: Settings, *args: str, timeout: float = 600) -> str:
     """One `adnomaly` command with this stack's settings; a failure stops the demo, named."""
-    env = {**os.environ, **settings_env(settings)}
     proc = subprocess.run(
         [sys.executable, "-m", "adnomaly_cli", *args],
-        env=env,
+        env=child_env(settings),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -111,11 +110,7 @@ def _cli(settings: Settings, *args: str, timeout: float = 600) -> str:
 
 def _dagster(settings: Settings, select: str, partition: str | None = None) -> None:
     """`dagster asset materialize` against the stack's instance, so the run is in the UI."""
-    env = {
-        **os.environ,
-        **settings_env(settings),
-        "DAGSTER_HOME": str(settings.state_dir / "dagster"),
-    }
+    env = child_env(settings, DAGSTER_HOME=str(settings.state_dir / "dagster"))
     argv = [
         os.path.join(os.path.dirname(sys.executable), "dagster"),
         "asset",

@@ -30,7 +30,6 @@ log = logging.getLogger("adnomaly.chaos")
 # to see them.
 CLIENT_LOG: Final = logging.getLogger("adnomaly.chaos.librdkafka")
 CLIENT_LOG.setLevel(logging.CRITICAL)
-JOB_NAME: Final = "adnomaly-features"
 APP_SERVICES: Final = ("db-sink", "lake-sink", "feast-ingestor", "detector")
 PROBE_KIND: Final = {
     "kafka": "kafka",
@@ -45,7 +44,7 @@ PROBE_KIND: Final = {
 class Fault:
     name: str
     kind: str  # "sigkill" | "restart" | "poison"
-    target: str  # the supervisor program (or topic for poison)
+    target: str  # the supervisor program; "poison" for the burst (into TOPIC)
 
 
 FAULTS: Final[tuple[Fault, ...]] = (
@@ -58,7 +57,7 @@ FAULTS: Final[tuple[Fault, ...]] = (
     Fault("restart minio", "restart", "minio"),
     Fault("restart redis", "restart", "redis"),
     Fault("sigkill flink-taskmanager", "sigkill", "flink-taskmanager"),
-    Fault("poison burst", "poison", "clickstream"),
+    Fault("poison burst", "poison", "poison"),
 )
 
 
@@ -67,7 +66,7 @@ def by_names(names: str | None) -> list[Fault]:
     if not names:
         return list(FAULTS)
     wanted = [n.strip() for n in names.split(",") if n.strip()]
-    known = {f.target if f.kind != "poison" else "poison": f for f in FAULTS}
+    known = {f.target: f for f in FAULTS}
     unknown = [n for n in wanted if n not in known]
     if unknown:
         raise ValueError(f"unknown fault(s) {unknown}; known: {sorted(known)}")
@@ -102,7 +101,7 @@ def flink_running(settings: Settings) -> bool:
     """The features job has every task RUNNING again on the new TaskManager."""
     rest = FlinkRest(settings.flink_rest_url)
     try:
-        jobs = rest.active_named(JOB_NAME)
+        jobs = rest.active_named(settings.flink_job_name)
         if not jobs:
             return False
         vertices = rest.job(jobs[0].jid)["vertices"]

@@ -126,7 +126,7 @@ class Stores:
         seen: Counter[str] = Counter()
         hour = phase.first.replace(minute=0, second=0, microsecond=0)
         while hour <= phase.last:
-            for counts in self._hour_objects(f"clickstream/{hour:%Y/%m/%d/%H}/"):
+            for counts in self._hour_objects(f"{self.settings.lake_prefix}/{hour:%Y/%m/%d/%H}/"):
                 seen.update(counts)
             hour += timedelta(hours=1)
         stored = sum(1 for i in phase.ids if seen[i])

@@ -14,20 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from adnomaly_ops.chaos.faults import APP_SERVICES, JOB_NAME, flink_running, wait_until
+from adnomaly_ops.chaos.faults import APP_SERVICES, flink_running, wait_until
 from adnomaly_ops.stack.supervisor import Supervisor
 from streaming.db.connect import connect
 from streaming.db.migrations import migrate
 from streaming.kafka.config import base_config
 from streaming.kafka.topics import ensure_topics
 from streaming.settings import Settings
-
-GROUPS = {  # consumer group -> the topic (setting) it reads
-    "adnomaly-db-sink": "topic",
-    "adnomaly-lake-sink": "topic",
-    "adnomaly-feast-ingestor": "features_topic",
-    "adnomaly-detector": "features_topic",
-}
 
 
 class PipelineError(RuntimeError):
@@ -57,17 +50,13 @@ def prepare(settings: Settings, say: Callable[[str], None]) -> Restore:
     from streaming.flink.config import JobConfig
     from streaming.flink.submit import submit
 
-    result = submit(
-        settings,
-        JobConfig(
-            name=JOB_NAME, source_topic=settings.topic, features_topic=settings.features_topic
-        ),
-    )
+    job = settings.flink_job_name
+    result = submit(settings, JobConfig.for_stack(settings))
     if not result.already_running:
         restore.submitted_job = result.jid
     if wait_until(lambda: flink_running(settings), 120) is None:
-        raise PipelineError(f"Flink job {JOB_NAME} has tasks that are not RUNNING after 120 s")
-    say(f"Flink job {JOB_NAME}: {'running' if result.already_running else 'submitted'}")
+        raise PipelineError(f"Flink job {job} has tasks that are not RUNNING after 120 s")
+    say(f"Flink job {job}: {'running' if result.already_running else 'submitted'}")
     with contextlib.redirect_stdout(sys.stderr):  # Feast prints progress; stdout is for results
         apply_repo(settings)
     _ensure_model(settings, say)
@@ -85,15 +74,24 @@ def prepare(settings: Settings, say: Callable[[str], None]) -> Restore:
     # a service is RUNNING before its consumer joined: load sent before that would count
     # the services' start-up (imports, group join) as pipeline latency
     if wait_until(lambda: _groups_assigned(settings), 120) is None:
-        raise PipelineError(f"consumer groups {sorted(GROUPS)} have no assigned member after 120 s")
+        groups = sorted(service_groups(settings))
+        raise PipelineError(f"consumer groups {groups} have no assigned member after 120 s")
     return restore
+
+
+def service_groups(settings: Settings) -> dict[str, str]:
+    """The consumer groups of the supervised services (Flink's is the job's, not a member's)
+    and the topic each reads."""
+    groups = dict(settings.group_topics)
+    del groups[settings.flink_group]
+    return groups
 
 
 def _groups_assigned(settings: Settings) -> bool:
     from confluent_kafka.admin import AdminClient
 
     admin = AdminClient(base_config(settings, "adnomaly-pipeline-probe"))
-    futures = admin.describe_consumer_groups(list(GROUPS), request_timeout=10)
+    futures = admin.describe_consumer_groups(list(service_groups(settings)), request_timeout=10)
     for future in futures.values():
         members = future.result().members
         if not any(m.assignment and m.assignment.topic_partitions for m in members):

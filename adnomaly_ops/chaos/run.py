@@ -24,7 +24,7 @@ from typing import Any
 from adnomaly_ops.chaos import checks, poison
 from adnomaly_ops.chaos.faults import INTERRUPTED, Fault, inject, wait_until
 from adnomaly_ops.chaos.ledger import Phase, SteadyProducer, Stores
-from adnomaly_ops.chaos.pipeline import GROUPS, prepare, undo
+from adnomaly_ops.chaos.pipeline import prepare, service_groups, undo
 from streaming.db.connect import connect
 from streaming.kafka.inspect import TopicProbe
 from streaming.settings import Settings
@@ -152,7 +152,7 @@ class Chaos:
             )
 
     def _check_groups(self, report: FaultReport) -> None:
-        groups = {g: getattr(self.settings, t) for g, t in GROUPS.items()}
+        groups = service_groups(self.settings)
         with TopicProbe(self.settings) as probe:
             if wait_until(lambda: not any(probe.lags(groups).values()), self.deadline_s) is None:
                 behind = {g: n for g, n in probe.lags(groups).items() if n}

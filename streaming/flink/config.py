@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -19,6 +19,8 @@ from pydantic import (
     PlainSerializer,
     model_validator,
 )
+
+from streaming.settings import Settings
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000, None: 1000}
@@ -54,16 +56,18 @@ Startup = Literal["group-offsets", "earliest-offset", "latest-offset"]
 
 class JobConfig(BaseModel):
     """One features job. `startup=group-offsets` resumes where the consumer group committed on
-    its last checkpoint (a new group starts at the latest offset, not at a week of history)."""
+    its last checkpoint (a new group starts at the latest offset, not at a week of history).
+    Its name, topics and group have no default here: `for_stack` takes them from the settings,
+    a benchmark or test names its own."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = "adnomaly-features"
-    source_topic: TopicName = "clickstream"
-    features_topic: TopicName = "features"
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")]
+    source_topic: TopicName
+    features_topic: TopicName
+    group_id: TopicName
     features_table: SqlName = "feature_aggregates"
     dropped_table: SqlName = "flink_dropped_events"
-    group_id: TopicName = "adnomaly-flink-features"
     window_size: Duration = timedelta(minutes=5)
     window_slide: Duration = timedelta(minutes=1)
     out_of_orderness: Duration = timedelta(seconds=5)
@@ -77,6 +81,19 @@ class JobConfig(BaseModel):
     bounded: bool = Field(False, description="stop at the offsets that were latest at start")
     parallelism: int = Field(1, ge=1, le=64)
     blackhole: bool = Field(False, description="source straight into a blackhole (bench limit)")
+
+    @classmethod
+    def for_stack(cls, settings: Settings, **options: Any) -> JobConfig:
+        """The stack's features job (FLINK_JOB_NAME, TOPIC, FEATURES_TOPIC, FLINK_GROUP);
+        `options` override any field, a None value keeps the setting."""
+        named = {
+            "name": settings.flink_job_name,
+            "source_topic": settings.topic,
+            "features_topic": settings.features_topic,
+            "group_id": settings.flink_group,
+        }
+        named.update({k: v for k, v in options.items() if v is not None or k not in named})
+        return cls(**named)
 
     @model_validator(mode="after")
     def _window_shape(self) -> JobConfig:

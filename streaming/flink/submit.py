@@ -9,7 +9,6 @@ consuming the same topic.
 from __future__ import annotations
 
 import fcntl
-import os
 import re
 import subprocess
 import time
@@ -24,7 +23,7 @@ from streaming.flink.job import CONFIG_FLAG
 from streaming.flink.rest import FlinkRest, FlinkRestError
 from streaming.flink.tables import ensure_sink_tables
 from streaming.kafka.topics import admin_client
-from streaming.settings import Settings
+from streaming.settings import Settings, child_env
 
 _JOB_ID = re.compile(r"JobID ([0-9a-f]{32})")
 _JAVA_OPTS = re.compile(r"^\s+all:\s*(--add-.*)$", re.MULTILINE)
@@ -66,13 +65,13 @@ def client_env(settings: Settings) -> dict[str, str]:
     Java 17 refuses the reflection Flink's client does at start."""
     wheel_conf = (pyflink_home() / "conf" / "config.yaml").read_text()
     match = _JAVA_OPTS.search(wheel_conf)
-    return {
-        **os.environ,
-        "FLINK_CONF_DIR": str(settings.state_dir / "flink" / "conf"),
-        "FLINK_LIB_DIR": str(flink_lib(settings)),
-        "FLINK_LOG_DIR": str(settings.state_dir / "flink" / "log"),
-        "FLINK_ENV_JAVA_OPTS_CLI": match.group(1) if match else "",
-    }
+    return child_env(
+        settings,
+        FLINK_CONF_DIR=str(settings.state_dir / "flink" / "conf"),
+        FLINK_LIB_DIR=str(flink_lib(settings)),
+        FLINK_LOG_DIR=str(settings.state_dir / "flink" / "log"),
+        FLINK_ENV_JAVA_OPTS_CLI=match.group(1) if match else "",
+    )
 
 
 def _error_summary(output: str) -> str:

@@ -40,13 +40,13 @@ class LakeWriter:
     def __init__(
         self,
         settings: Settings,
-        prefix: str = "clickstream",
+        prefix: str | None = None,
         max_bytes: int = 8 * 1024 * 1024,
         max_age_s: float = 10.0,
     ) -> None:
         self.settings = settings
         self.bucket = settings.minio_bucket
-        self.prefix = prefix
+        self.prefix = prefix or settings.lake_prefix
         self.max_bytes = max_bytes
         self.max_age_s = max_age_s
         self.client: Any = s3_client(settings)

@@ -12,7 +12,20 @@ from streaming.flink import job, queries
 from streaming.flink.config import JobConfig
 from streaming.flink.ddl import interval
 from streaming.flink.submit import _error_summary
-from streaming.settings import load_settings
+from streaming.settings import Settings, load_settings
+
+NAMES = {"name": "t", "source_topic": "clicks", "features_topic": "out", "group_id": "g"}
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return load_settings(
+        HASH_SALT="s",
+        DB_PASSWORD="it's",
+        MINIO_ACCESS_KEY="a",
+        MINIO_SECRET_KEY="b",
+        REDIS_PASSWORD="c",
+    )
 
 
 @pytest.mark.parametrize(
@@ -26,7 +39,7 @@ from streaming.settings import load_settings
     ],
 )
 def test_durations_parse_and_survive_the_json_hop(text: object, expected: timedelta) -> None:
-    config = JobConfig(out_of_orderness=text)  # type: ignore[arg-type]
+    config = JobConfig(**NAMES, out_of_orderness=text)  # type: ignore[arg-type]
     assert config.out_of_orderness == expected
     assert JobConfig.model_validate_json(config.model_dump_json()) == config
 
@@ -43,7 +56,22 @@ def test_durations_parse_and_survive_the_json_hop(text: object, expected: timede
 )
 def test_bad_options_fail_naming_what_is_wrong(options: dict[str, str], named: str) -> None:
     with pytest.raises(ValidationError, match=named):
-        JobConfig(**options)  # type: ignore[arg-type]
+        JobConfig(**{**NAMES, **options})  # type: ignore[arg-type]
+
+
+def test_the_stack_job_takes_its_names_from_the_settings(settings: Settings) -> None:
+    config = JobConfig.for_stack(settings)
+    assert (config.name, config.group_id) == (settings.flink_job_name, settings.flink_group)
+    assert (config.source_topic, config.features_topic) == (settings.topic, settings.features_topic)
+    # an option given overrides its setting; None (a CLI option left out) keeps it
+    other = JobConfig.for_stack(settings, name="other", source_topic=None, window_size="10m")
+    assert (other.name, other.source_topic) == ("other", settings.topic)
+    assert other.window_size == timedelta(minutes=10)
+
+
+def test_a_job_without_names_is_refused() -> None:
+    with pytest.raises(ValidationError, match="group_id"):
+        JobConfig(name="t", source_topic="c", features_topic="o")  # type: ignore[call-arg]
 
 
 def test_intervals_take_more_than_two_digits_of_seconds() -> None:
@@ -53,15 +81,10 @@ def test_intervals_take_more_than_two_digits_of_seconds() -> None:
     )
 
 
-def test_the_job_text_carries_its_configuration() -> None:
-    settings = load_settings(
-        HASH_SALT="s",
-        DB_PASSWORD="it's",
-        MINIO_ACCESS_KEY="a",
-        MINIO_SECRET_KEY="b",
-        REDIS_PASSWORD="c",
+def test_the_job_text_carries_its_configuration(settings: Settings) -> None:
+    config = JobConfig.for_stack(
+        settings, source_topic="clicks.x", window_size="10m", window_slide="2m", bounded=True
     )
-    config = JobConfig(source_topic="clicks.x", window_size="10m", window_slide="2m", bounded=True)
     setup, inserts = job.statements(settings, config)
     text = "\n".join(setup)
     assert "'topic' = 'clicks.x'" in text and "'scan.bounded.mode' = 'latest-offset'" in text

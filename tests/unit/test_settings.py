@@ -1,10 +1,12 @@
-"""Settings fail at start with the variable's name; defaults follow the seed README."""
+"""Settings fail at start with the variable's name; defaults are README's "Configuration"."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from streaming.settings import SettingsError, load_settings
+from streaming.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 
 
 def test_seed_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,3 +47,14 @@ def test_malformed_setting_names_the_variable(
 def test_secrets_are_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert settings.db_password.get_secret_value() not in repr(settings)
+
+
+def test_readme_lists_every_variable() -> None:
+    """README's Configuration table names every setting's variable, and nothing that is none."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    listed = {name for row in rows for name in re.findall(r"`([A-Z_]+)`", row)}
+    aliases = {str(field.alias) for field in Settings.model_fields.values()}
+    assert aliases - listed == set(), "settings missing from README's Configuration table"
+    assert listed - aliases - {"ADNOMALY_ENV_FILE"} == set(), "README lists unknown variables"
