@@ -65,6 +65,20 @@ class Settings(BaseSettings):
     # Kafka
     kafka_bootstrap: str = Field("localhost:29092", alias="KAFKA_BOOTSTRAP")
     kafka_controller_port: int = Field(29093, alias="KAFKA_CONTROLLER_PORT", gt=0, lt=65536)
+    # SASL/SCRAM: one principal per service (streaming/kafka/principals.py says what each may
+    # do). A process is given only its own password; KAFKA_PRINCIPAL makes a command act as
+    # another principal (e.g. admin on a scratch topic) instead of its own.
+    kafka_principal: str | None = Field(None, alias="KAFKA_PRINCIPAL")
+    kafka_admin_password: SecretStr | None = Field(None, alias="KAFKA_ADMIN_PASSWORD")
+    kafka_generator_password: SecretStr | None = Field(None, alias="KAFKA_GENERATOR_PASSWORD")
+    kafka_db_sink_password: SecretStr | None = Field(None, alias="KAFKA_DB_SINK_PASSWORD")
+    kafka_lake_sink_password: SecretStr | None = Field(None, alias="KAFKA_LAKE_SINK_PASSWORD")
+    kafka_flink_password: SecretStr | None = Field(None, alias="KAFKA_FLINK_PASSWORD")
+    kafka_feast_ingestor_password: SecretStr | None = Field(
+        None, alias="KAFKA_FEAST_INGESTOR_PASSWORD"
+    )
+    kafka_detector_password: SecretStr | None = Field(None, alias="KAFKA_DETECTOR_PASSWORD")
+    kafka_monitor_password: SecretStr | None = Field(None, alias="KAFKA_MONITOR_PASSWORD")
     topic: str = Field("clickstream", alias="TOPIC")
     features_topic: str = Field("features", alias="FEATURES_TOPIC")
     anomalies_topic: str = Field("anomalies", alias="ANOMALIES_TOPIC")
@@ -171,6 +185,21 @@ class Settings(BaseSettings):
             f"host={self.db_host} port={self.db_port} dbname={self.db_name} "
             f"user={self.db_user} password={self.db_password.get_secret_value()}"
         )
+
+    def kafka_password_field(self, principal: str) -> str:
+        name = f"kafka_{principal.replace('-', '_')}_password"
+        if name not in type(self).model_fields:
+            raise SettingsError(f"unknown Kafka principal {principal!r}")
+        return name
+
+    def kafka_password(self, principal: str) -> str:
+        """The principal's SCRAM password, or an error naming the variable that is missing."""
+        name = self.kafka_password_field(principal)
+        value = getattr(self, name)
+        if value is None:
+            alias = type(self).model_fields[name].alias
+            raise SettingsError(f"{alias} is not set (see .env.example)")
+        return str(value.get_secret_value())
 
     def require_pgadmin_password(self) -> str:
         if self.pgadmin_password is None:
