@@ -11,6 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
+from streaming.kafka.principals import PRINCIPALS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # ADNOMALY_TEST_SLOT=N (1..4) gives a parallel test stack its own state dir and ports, so two
@@ -36,8 +38,7 @@ def _credentials() -> dict[str, str]:
         "PGADMIN_PASSWORD": secrets.token_urlsafe(18),
         **{
             f"KAFKA_{p.upper().replace('-', '_')}_PASSWORD": secrets.token_hex(12)
-            for p in ("admin", "generator", "db-sink", "lake-sink", "flink")
-            + ("feast-ingestor", "detector", "monitor")
+            for p in PRINCIPALS
         },
         "UI_PASSWORD": secrets.token_urlsafe(18),
     }
