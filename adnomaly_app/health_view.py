@@ -10,6 +10,10 @@ from streaming.incidents.health import format_age, pipeline_health
 REFRESH_S = 15
 
 
+def _ago(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{format_age(seconds)} ago"
+
+
 @st.fragment(run_every=REFRESH_S)
 def health_strip() -> None:
     health = pipeline_health(data.settings())  # from Prometheus, which scrapes every service
@@ -22,7 +26,7 @@ def health_strip() -> None:
         "—" if worst is None else f"{worst[1]:,}",
         help="\n".join(f"{group}: {lag:,}" for group, lag in health.lag.items()) or None,
     )
-    cols[2].metric("newest event", format_age(health.newest_event_age_s) + " ago")
-    cols[3].metric("newest feature window", format_age(health.newest_feature_age_s) + " ago")
+    cols[2].metric("newest event", _ago(health.newest_event_age_s))
+    cols[3].metric("newest feature window", _ago(health.newest_feature_age_s))
     for problem in health.problems:
         st.warning(problem)
