@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import pytest
 
 from adnomaly_ops.stack.supervisor import Supervisor
+from streaming.prometheus_api import StreamFigures, stream_figures
 from streaming.settings import Settings, child_env
 
 T = TypeVar("T")
@@ -117,6 +118,16 @@ def test_every_exporter_answers_and_every_target_is_up(stack: Settings, apps: Su
         "the db sink's written count in Prometheus",
     )
     assert written[0]["metric"]["instance"] == "db-sink-1"
+
+    def arriving() -> StreamFigures | None:
+        figures = stream_figures(stack)
+        return figures if figures.events_per_s and figures.newest_event_age_s else None
+
+    # the broker's count is scraped every 15 s: its rate needs two samples after the start
+    figures = _wait(arriving, 60, "events/s and the newest event from Prometheus")
+    assert {stack.db_sink_group, stack.lake_sink_group} <= set(figures.lags), figures
+    assert 0 <= figures.newest_event_age_s < 120, figures  # type: ignore[operator]
+    assert figures.dlq_growth == 0, figures
 
 
 def test_killed_sink_alerts_within_60s_then_resolves(stack: Settings, apps: Supervisor) -> None:
