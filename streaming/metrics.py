@@ -4,7 +4,8 @@ Every consuming service (the sinks, the Feast ingestor, the detector) reports th
 through `StreamMetrics`, so one alert rule covers them all; the generator has its own
 (`GeneratorMetrics`). Labels: `service` (db-sink, lake-sink, feast-ingestor, detector,
 generator) and `instance` (the static group member id). Each service process serves them on
-127.0.0.1 at its port from Settings.metrics_ports (`serve`), which Prometheus scrapes.
+METRICS_HOST (127.0.0.1) at its port from Settings.metrics_ports (`serve`), which Prometheus
+scrapes.
 
 Counting is done once per batch, never per record: the hot loops stay as fast as before.
 """
@@ -108,13 +109,14 @@ def serve(settings: Settings, service: str) -> int | None:
         raise ValueError(
             f"no metrics port for service {service!r}; known: {sorted(settings.metrics_ports)}"
         ) from None
+    host = settings.metrics_host
     try:
-        start_http_server(port, addr="127.0.0.1")
+        start_http_server(port, addr=host)
     except OSError as exc:
-        log.warning("metrics not exported: 127.0.0.1:%d: %s", port, exc)
+        log.warning("metrics not exported: %s:%d: %s", host, port, exc)
         return None
     _serving[service] = port
-    log.info("metrics on http://127.0.0.1:%d/metrics", port)
+    log.info("metrics on http://%s:%d/metrics", host, port)
     return port
 
 
@@ -165,20 +167,26 @@ class StreamMetrics:
 
     def lag(self, consumer: Consumer, committed: Iterable[TopicPartition] = ()) -> None:
         """Commit lag over the partitions this instance owns: each one's high watermark (as
-        cached from the last fetch, no broker round trip) minus the offset committed for it
-        (the consumer's position until this process committed one)."""
+        cached from the last fetch, no broker round trip) minus the offset committed for it.
+        A partition this process has not committed yet is asked for its group's committed
+        offset once; one the group never committed counts from its low watermark (the same
+        lag as streaming/kafka/inspect.py's TopicProbe)."""
         for tp in committed:
             self.committed[tp.partition] = tp.offset
         total = 0
         try:
             owned = consumer.assignment()
+            mine = {tp.partition for tp in owned}  # forget partitions a rebalance took away
+            self.committed = {p: o for p, o in self.committed.items() if p in mine}
+            unknown = [tp for tp in owned if tp.partition not in self.committed]
+            if unknown:
+                for tp in consumer.committed(unknown, timeout=2.0):
+                    self.committed[tp.partition] = tp.offset
             for tp in owned:
-                _low, high = consumer.get_watermark_offsets(tp, cached=True)
-                done = self.committed.get(tp.partition)
-                if done is None:
-                    done = consumer.position([tp])[0].offset
-                if high >= 0 and done is not None and done >= 0:
-                    total += max(high - done, 0)
+                low, high = consumer.get_watermark_offsets(tp, cached=True)
+                done = self.committed.get(tp.partition, -1)
+                if high >= 0:
+                    total += max(high - (done if done >= 0 else max(low, 0)), 0)
         except Exception as exc:  # noqa: BLE001 (a metric never stops the service)
             log.debug("commit lag not measured: %s", exc)
             return

@@ -146,6 +146,9 @@ class Settings(BaseSettings):
     alertmanager_port: int = Field(9093, alias="ALERTMANAGER_PORT", gt=0, lt=65536)
     # the exporters listen on METRICS_PORT + a fixed offset each (METRICS_OFFSETS)
     metrics_port: int = Field(9400, alias="METRICS_PORT", gt=0, lt=65536 - 100)
+    # where they bind: loopback natively; a container's own interfaces in compose, where
+    # Prometheus scrapes them over the compose network (never published on the host)
+    metrics_host: str = Field("127.0.0.1", alias="METRICS_HOST")
     # a stream service exports /metrics (off in the test process, whose in-process services
     # must not take the supervised ones' ports)
     export_metrics: bool = Field(True, alias="ADNOMALY_EXPORT_METRICS")
