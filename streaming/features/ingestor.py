@@ -55,6 +55,13 @@ class IngestStats:
         return json.dumps({"service": "feast-ingestor", **data, "rows_s": round(self.rows_per_s)})
 
 
+def _idle(assigned: list[float], last_data: float) -> float:
+    """Seconds without records since partitions were first assigned: joining the group can take
+    a session timeout after a crash, and time spent before the assignment is not an empty topic
+    (counting it made a short --idle-exit end the run the moment partitions arrived)."""
+    return time.monotonic() - max(last_data, assigned[0]) if assigned else 0.0
+
+
 class FeatureIngestor:
     def __init__(
         self,
@@ -93,7 +100,10 @@ class FeatureIngestor:
     ) -> IngestStats:
         previous = {sig: signal.signal(sig, self.request_stop) for sig in (SIGTERM, SIGINT)}
         serve(self.settings, "feast-ingestor")
-        self.consumer.subscribe([self.topic])
+        assigned: list[float] = []  # idle time counts from the first partition assignment
+        self.consumer.subscribe(
+            [self.topic], on_assign=lambda _c, _parts: assigned.append(time.monotonic())
+        )
         end = time.monotonic() + max_seconds if max_seconds else None
         last_data = time.monotonic()
         last_log = 0.0
@@ -101,7 +111,7 @@ class FeatureIngestor:
             while not self.stopping and (end is None or time.monotonic() < end):
                 if self._batch_once():
                     last_data = time.monotonic()
-                elif idle_exit_s is not None and self._idle(last_data) > idle_exit_s:
+                elif idle_exit_s is not None and _idle(assigned, last_data) > idle_exit_s:
                     break
                 if time.monotonic() - last_log > 5:
                     log.info(self.stats.line())
@@ -113,10 +123,6 @@ class FeatureIngestor:
                 signal.signal(sig, handler)
         log.info(self.stats.line())
         return self.stats
-
-    def _idle(self, last_data: float) -> float:
-        # Joining the group can take a while after a crash; only time with partitions counts.
-        return time.monotonic() - last_data if self.consumer.assignment() else 0.0
 
     def _batch_once(self) -> bool:
         good = consume_records(self.consumer, self.batch_size, self.poll_timeout_s, log)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ import pyarrow.parquet as pq
 
 from streaming.feature_contract import FEATURE_NAMES, FeatureRow
 from streaming.features.backfill import _write_day, partition_dir
+from streaming.features.ingestor import _idle
 from streaming.features.rows import latest_per_entity, parse_records, push_frame
 from streaming.features.store import FeastPaths
 
@@ -101,3 +103,11 @@ def test_a_day_partition_is_replaced_whole_and_removed_when_empty(tmp_path: Path
     assert [p.name for p in partition_dir(paths, day).iterdir()] == ["part-0.parquet"]
     assert _write_day(paths, day, []).path is None
     assert not partition_dir(paths, day).exists()
+
+
+def test_idle_time_counts_only_from_the_first_assignment() -> None:
+    now = time.monotonic()
+    assert _idle([], now - 60) == 0.0  # still joining the group: never idle
+    # started a minute ago, assigned a second ago: one second idle, not sixty
+    assert 0.9 < _idle([now - 1.0], now - 60) < 5
+    assert 9.9 < _idle([now - 30.0], now - 10.0) < 15  # the last record came after assignment
