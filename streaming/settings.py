@@ -98,6 +98,16 @@ class Settings(BaseSettings):
     db_user: str = Field("adnomaly_user", alias="DB_USER")
     db_password: SecretStr = Field(alias="DB_PASSWORD")
     dagster_db_name: str = Field("dagster", alias="DAGSTER_DB_NAME")
+    # a role per service (streaming/db/roles.py); the stack manager hands each supervised
+    # service its own as DB_USER/DB_PASSWORD. DB_ROLE=owner makes the Flink job use DB_USER.
+    pg_generator_password: SecretStr | None = Field(None, alias="PG_GENERATOR_PASSWORD")
+    pg_db_sink_password: SecretStr | None = Field(None, alias="PG_DB_SINK_PASSWORD")
+    pg_lake_sink_password: SecretStr | None = Field(None, alias="PG_LAKE_SINK_PASSWORD")
+    pg_flink_password: SecretStr | None = Field(None, alias="PG_FLINK_PASSWORD")
+    pg_detector_password: SecretStr | None = Field(None, alias="PG_DETECTOR_PASSWORD")
+    pg_ui_password: SecretStr | None = Field(None, alias="PG_UI_PASSWORD")
+    pg_reader_password: SecretStr | None = Field(None, alias="PG_READER_PASSWORD")
+    db_role: str | None = Field(None, alias="DB_ROLE")
 
     # MinIO
     minio_endpoint: str = Field("localhost:9000", alias="MINIO_ENDPOINT")
@@ -203,6 +213,21 @@ class Settings(BaseSettings):
             alias = type(self).model_fields[name].alias
             raise SettingsError(f"{alias} is not set (see .env.example)")
         return str(value.get_secret_value())
+
+    def db_login(self, role: str, override: bool = True) -> tuple[str, str]:
+        """(user, password) of a service's PostgreSQL role; the owner's for role "owner", or
+        when DB_ROLE=owner and `override`. A missing password is an error naming its variable."""
+        if role == "owner" or (override and self.db_role == "owner"):
+            return self.db_user, self.db_password.get_secret_value()
+        name = f"pg_{role}_password"
+        if name not in type(self).model_fields:
+            raise SettingsError(f"unknown PostgreSQL role {role!r}")
+        value = getattr(self, name)
+        if value is None:
+            raise SettingsError(
+                f"{type(self).model_fields[name].alias} is not set (see .env.example)"
+            )
+        return f"adnomaly_{role}", str(value.get_secret_value())
 
     def require_pgadmin_password(self) -> str:
         if self.pgadmin_password is None:

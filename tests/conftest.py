@@ -11,6 +11,7 @@ import os
 import secrets
 from pathlib import Path
 
+from streaming.db.roles import ROLES
 from streaming.kafka.principals import PRINCIPALS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,7 @@ def _credentials() -> dict[str, str]:
             f"KAFKA_{p.upper().replace('-', '_')}_PASSWORD": secrets.token_hex(12)
             for p in PRINCIPALS
         },
+        **{f"PG_{role.upper()}_PASSWORD": secrets.token_hex(12) for role in ROLES},
         "UI_PASSWORD": secrets.token_urlsafe(18),
     }
     try:
@@ -82,6 +84,7 @@ TEST_ENV = {
     # ACL names those topics); the stack's supervised services always use their own principal,
     # and the whole-pipeline tests run chaos without this, so the ACLs carry the pipeline
     "KAFKA_PRINCIPAL": "admin",
+    "DB_ROLE": "owner",  # likewise for PostgreSQL: the Flink job writes scratch tables as owner
     "UI_PORT": _port(18501),
     "PROMETHEUS_PORT": _port(19090),
     "ALERTMANAGER_PORT": _port(19093),

@@ -105,6 +105,7 @@ def up(settings: Settings, deadline_s: float = 240.0) -> list[ServiceStatus]:
         sup.start_daemon()
     provision.wait_postgres_admin(settings, deadline_s)
     provision.postgres(settings)
+    provision.schema_and_grants(settings)
     servers = infra_services(settings, tools)
     if settings.with_dagster:
         servers.append(dagster_service(settings))

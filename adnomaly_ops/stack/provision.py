@@ -8,6 +8,9 @@ import psycopg
 from botocore.exceptions import ClientError
 from psycopg import sql
 
+from streaming.db.connect import connect
+from streaming.db.migrations import migrate
+from streaming.db.roles import ROLES, grant_statements
 from streaming.s3 import s3_client
 from streaming.settings import Settings
 
@@ -37,15 +40,10 @@ def wait_postgres_admin(settings: Settings, deadline_s: float) -> None:
 def postgres(settings: Settings) -> None:
     """App role (not a superuser), app database it owns, and Dagster's database."""
     role = sql.Identifier(settings.db_user)
-    password = sql.Literal(settings.db_password.get_secret_value())
     with _admin_connect(settings) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (settings.db_user,))
-        verb = sql.SQL("ALTER") if exists.fetchone() else sql.SQL("CREATE")
-        conn.execute(
-            sql.SQL(
-                "{} ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD {}"
-            ).format(verb, role, password)
-        )
+        _login_role(conn, settings.db_user, settings.db_password.get_secret_value())
+        for service_role in ROLES:
+            _login_role(conn, *settings.db_login(service_role, override=False))
         for db in (settings.db_name, settings.dagster_db_name):
             found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone()
             if not found:
@@ -55,6 +53,29 @@ def postgres(settings: Settings) -> None:
     for db in (settings.db_name, settings.dagster_db_name):
         with _admin_connect(settings, db) as conn:
             conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(role))
+
+
+def _login_role(conn: psycopg.Connection, name: str, password: str) -> None:
+    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+    conn.execute(
+        sql.SQL(
+            "{} ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD {}"
+        ).format(
+            sql.SQL("ALTER" if exists else "CREATE"), sql.Identifier(name), sql.Literal(password)
+        )
+    )
+
+
+def schema_and_grants(settings: Settings) -> list[str]:
+    """As the schema owner: apply pending migrations, then make each service role's grants
+    exactly streaming/db/roles.py's (a table a new migration adds is covered at once)."""
+    owner = settings.model_copy(update={"db_role": "owner"})
+    with connect(owner) as conn:
+        applied = migrate(conn)
+        with conn.transaction():
+            for statement in grant_statements():
+                conn.execute(statement)
+    return applied
 
 
 def minio_bucket(settings: Settings) -> None:

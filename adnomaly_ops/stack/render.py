@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from string import Template
 
-from adnomaly_ops.stack.services import KAFKA_PRINCIPAL_OF, Service, service_env
+from adnomaly_ops.stack.services import Service, service_env
 from adnomaly_ops.stack.tools import Tools
 from streaming.settings import PROJECT_ROOT, Settings
 
@@ -67,7 +67,7 @@ def render_all(settings: Settings, tools: Tools, services: list[Service]) -> Pat
     _render_pgadmin(settings)
     _render("dagster.yaml", state / "dagster" / "dagster.yaml", state_dir=state)
     dotenv = state / "dagster" / ".env"
-    env = service_env(settings, KAFKA_PRINCIPAL_OF["dagster"])
+    env = service_env(settings, "dagster")
     dotenv.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     dotenv.chmod(0o600)
     return _render_supervisor(settings, services)

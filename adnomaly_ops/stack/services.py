@@ -225,7 +225,7 @@ def dagster_service(settings: Settings) -> Service:
         ],
         ports={"ui": settings.dagster_port},
         env={
-            **service_env(settings, "monitor"),
+            **service_env(settings, "dagster"),
             "DAGSTER_HOME": str(settings.state_dir / "dagster"),
         },
         # dagster loads `.env` from its working directory over the environment: run it where
@@ -310,21 +310,39 @@ KAFKA_PRINCIPAL_OF = {
 }
 
 
-def service_env(settings: Settings, principal: str) -> dict[str, str]:
-    """The stack's settings for a supervised service, with only its own Kafka password: a
-    service acts as its principal and cannot take another's (KAFKA_PRINCIPAL is not passed)."""
-    own = str(Settings.model_fields[settings.kafka_password_field(principal)].alias)
-    return {
-        name: value
-        for name, value in settings_env(settings).items()
-        if name == own or not (name.startswith("KAFKA_") and name.endswith("_PASSWORD"))
-        if name != "KAFKA_PRINCIPAL"
+# ... and the PostgreSQL role (streaming/db/roles.py; "owner" is DB_USER)
+DB_ROLE_OF = {
+    "generator": "generator",
+    "db-sink": "db_sink",
+    "lake-sink": "lake_sink",
+    "feast-ingestor": "reader",
+    "detector": "detector",
+    "ui": "ui",
+    "dagster": "owner",
+}
+
+
+def service_env(settings: Settings, name: str) -> dict[str, str]:
+    """The stack's settings for supervised service `name`, with only its own credentials: its
+    Kafka principal's password, and its PostgreSQL role as DB_USER/DB_PASSWORD. No override
+    (KAFKA_PRINCIPAL, DB_ROLE) is passed on: a service is always itself."""
+    own_kafka = str(
+        Settings.model_fields[settings.kafka_password_field(KAFKA_PRINCIPAL_OF[name])].alias
+    )
+    env = {
+        key: value
+        for key, value in settings_env(settings).items()
+        if key == own_kafka or not (key.startswith("KAFKA_") and key.endswith("_PASSWORD"))
+        if not (key.startswith("PG_") and key.endswith("_PASSWORD"))
+        if key not in ("KAFKA_PRINCIPAL", "DB_ROLE")
     }
+    if DB_ROLE_OF[name] != "owner":
+        env["DB_USER"], env["DB_PASSWORD"] = settings.db_login(DB_ROLE_OF[name], override=False)
+    return env
 
 
 def all_services(settings: Settings, tools: Tools) -> list[Service]:
     apps = [
-        replace(s, env={**service_env(settings, KAFKA_PRINCIPAL_OF[s.name]), **s.env})
-        for s in app_services(settings)
+        replace(s, env={**service_env(settings, s.name), **s.env}) for s in app_services(settings)
     ]
     return [*infra_services(settings, tools), dagster_service(settings), *apps]

@@ -51,8 +51,32 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
+def _current(conn: psycopg.Connection, migrations: list[Migration]) -> bool:
+    """Every migration applied and unchanged: read-only, so a service role without DDL rights
+    (streaming/db/roles.py) passes once the owner has migrated."""
+    with conn.transaction():
+        if conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,):
+            return False
+        rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
+    done: dict[int, str] = dict(rows)
+    return all(done.get(m.version) == m.checksum for m in migrations)
+
+
 def migrate(conn: psycopg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
-    """Apply pending migrations, one transaction each; returns the names applied."""
+    """Apply pending migrations, one transaction each; returns the names applied. A role that
+    may not change the schema gets a MigrationError saying who can, instead of a SQL error."""
+    if _current(conn, discover(directory)):
+        return []
+    try:
+        return _apply(conn, directory)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise MigrationError(
+            f"the schema needs migrations that role {conn.info.user!r} may not apply; the schema "
+            "owner applies them (`adnomaly stack up`, or Dagster's postgres_schema asset)"
+        ) from exc
+
+
+def _apply(conn: psycopg.Connection, directory: Path) -> list[str]:
     applied_now: list[str] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))

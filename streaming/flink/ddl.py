@@ -123,13 +123,15 @@ def features_topic(settings: Settings, config: JobConfig) -> str:
 
 
 def _jdbc(settings: Settings, table: str) -> dict[str, str]:
+    """The job writes PostgreSQL as the flink role (streaming/db/roles.py), unless DB_ROLE=owner."""
+    user, password = settings.db_login("flink")
     url = f"jdbc:postgresql://{settings.db_host}:{settings.db_port}/{settings.db_name}"
     return {
         "connector": "jdbc",
         "url": url,
         "table-name": table,
-        "username": settings.db_user,
-        "password": settings.db_password.get_secret_value(),
+        "username": user,
+        "password": password,
         "sink.buffer-flush.interval": "500ms",
         "sink.buffer-flush.max-rows": "1000",
         "sink.max-retries": "5",

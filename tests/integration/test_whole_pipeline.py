@@ -21,9 +21,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.whole_pipeline]
 
 
 def test_chaos_every_fault_recovers_exactly_once(stack: Settings) -> None:
-    # without the suite's KAFKA_PRINCIPAL=admin: the Flink job chaos submits, like the
-    # supervised services, acts as its own principal, so the ACLs carry the whole pipeline
-    env = {k: v for k, v in os.environ.items() if k != "KAFKA_PRINCIPAL"}
+    # without the suite's KAFKA_PRINCIPAL=admin and DB_ROLE=owner: the Flink job chaos submits,
+    # like the supervised services, acts as its own principal and role, so the ACLs and grants
+    # carry the whole pipeline
+    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_PRINCIPAL", "DB_ROLE")}
     run = subprocess.run(
         [sys.executable, "-m", "adnomaly_cli", "chaos", "--json", "--deadline", "150"],
         env=env,
