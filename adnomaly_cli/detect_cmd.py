@@ -18,6 +18,7 @@ from streaming.settings import get_settings
 # (each sink and service the supervisor starts) would otherwise pay seconds to import them.
 
 console = Console(stderr=True)
+_SHOWN = 10  # anomalous rows listed by `adnomaly detect`
 
 
 def detect(
@@ -25,14 +26,17 @@ def detect(
     output: Annotated[Path, typer.Option("--output", help="the same rows + anomaly_score")],
 ) -> None:
     """Score every row of a time-series CSV using only that row and the rows before it."""
+    import numpy as np
+
     from streaming.detection.csv_input import (
         SeriesInputError,
         numeric_columns,
+        order_warning,
         parse_timestamps,
         read_csv,
         write_scored,
     )
-    from streaming.detection.series import score_series
+    from streaming.detection.series import score_detail
 
     try:
         frame = read_csv(input)
@@ -41,10 +45,20 @@ def detect(
     except SeriesInputError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    score, anomalous = score_series(timestamps, values)
-    write_scored(frame, score, anomalous, output)
+    warning = order_warning(timestamps)
+    if warning:
+        typer.secho(f"warning: {input}: {warning}", fg=typer.colors.YELLOW, err=True)
+    scores = score_detail(timestamps, values)
+    write_scored(frame, scores.score, scores.is_anomaly, output)
     columns = ", ".join(map(str, values.columns))
-    console.print(f"{len(frame)} rows, {int(anomalous.sum())} anomalous (scored: {columns})")
+    console.print(
+        f"{len(frame)} rows, {int(scores.is_anomaly.sum())} anomalous (scored: {columns})"
+    )
+    for i in np.flatnonzero(scores.is_anomaly)[:_SHOWN]:
+        console.print(
+            f"  line {i + 2}: score {scores.score[i]:.3f}, "
+            f"{scores.view[i]} view of {scores.column[i]!r}"
+        )
 
 
 def detect_stream(

@@ -8,6 +8,7 @@ line 1) and the column, because "could not convert string to float" helps nobody
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Literal
 
@@ -26,21 +27,46 @@ def _lines(mask: pd.Series) -> list[int]:
     return [int(i) + 2 for i in np.flatnonzero(mask.to_numpy())[:_SHOWN]]
 
 
-def read_csv(path: Path) -> pd.DataFrame:
+def _text(path: Path) -> str:
+    """The file as UTF-8 text (a BOM is dropped); a byte that is not UTF-8 is an error naming
+    its line and column, since pandas would only say "codec can't decode byte 0xe9"."""
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=True)
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise SeriesInputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise SeriesInputError(f"{path}: is a directory, not a CSV file") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        byte = raw[exc.start : exc.start + 1].hex()
+        raise SeriesInputError(
+            f"{path}: line {line}, column {column}: byte 0x{byte} is not UTF-8 "
+            "(save the file as UTF-8)"
+        ) from None
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    text = _text(path)
+    if not text.strip():
+        raise SeriesInputError(f"{path}: empty file (a header line is needed)")
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True
+        )
     except pd.errors.EmptyDataError:
         raise SeriesInputError(f"{path}: empty file (a header line is needed)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
+    except (pd.errors.ParserError, csv.Error) as exc:
         raise SeriesInputError(f"{path}: not a readable CSV: {exc}".strip()) from None
     return frame.fillna("")  # a short row's missing trailing cells are empty, not an error
 
 
 def parse_timestamps(frame: pd.DataFrame) -> pd.DatetimeIndex:
     """The `timestamp` column as UTC; ISO-8601/date strings, or all-numeric epoch seconds (or
-    milliseconds, from their size). Must be non-decreasing: scores are causal in row order."""
+    milliseconds, from their size). Rows are scored in arrival order whatever their clock says
+    (a clock that jumps back an hour is common in real files): see `order_warning`."""
     names = [c for c in frame.columns if str(c).strip().lower() == "timestamp"]
     if len(names) != 1:
         found = ", ".join(map(str, frame.columns)) or "none"
@@ -57,11 +83,23 @@ def parse_timestamps(frame: pd.DataFrame) -> pd.DatetimeIndex:
     if bad.any():
         shown = ", ".join(f"line {n} ({v!r})" for n, v in zip(_lines(bad), text[bad], strict=False))
         raise SeriesInputError(f"{int(bad.sum())} unparseable timestamp(s): {shown}")
-    backwards = parsed.diff() < pd.Timedelta(0)
-    if backwards.any():
-        lines = ", ".join(map(str, _lines(backwards)))
-        raise SeriesInputError(f"timestamps go back in time at line(s) {lines}; sort the file")
     return pd.DatetimeIndex(parsed)
+
+
+def order_warning(timestamps: pd.DatetimeIndex) -> str | None:
+    """Where the clock goes back or repeats (line numbers as an editor shows them), or None.
+    Such rows are still scored, in arrival order; only the seasonal view's "same time on
+    earlier days" lookups use the clock, and they only look at earlier rows."""
+    step = pd.Series(timestamps).diff()
+    notes = []
+    for what, mask in (("goes back", step < pd.Timedelta(0)), ("repeats", step == pd.Timedelta(0))):
+        if mask.any():
+            shown = ", ".join(map(str, _lines(mask)))
+            more = f" and {int(mask.sum()) - _SHOWN} more" if mask.sum() > _SHOWN else ""
+            notes.append(f"the clock {what} at line(s) {shown}{more}")
+    if not notes:
+        return None
+    return "; ".join(notes) + " (scored in arrival order)"
 
 
 def numeric_columns(frame: pd.DataFrame) -> pd.DataFrame:

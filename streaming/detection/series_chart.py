@@ -24,9 +24,11 @@ def series_chart(
     threshold: float,
     path: Path,
 ) -> Path:
-    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    fig = Figure(figsize=(12, 4.5))  # fixed margins: a layout engine costs more than the plot
+    fig.subplots_adjust(left=0.06, right=0.99, top=0.93, bottom=0.07, hspace=0.08)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
-    x = timestamps.tz_localize(None) if timestamps.tz is not None else timestamps
+    naive = timestamps.tz_localize(None) if timestamps.tz is not None else timestamps
+    x = naive.to_numpy()
     top.plot(x, values, lw=0.6, color="tab:blue")
     for ax in (top, bottom):
         for lo, hi in series.windows:
@@ -48,5 +50,5 @@ def series_chart(
         fontsize=9,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=72)
     return path

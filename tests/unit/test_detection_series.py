@@ -46,8 +46,10 @@ def _score(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 def test_spikes_on_a_daily_rhythm_are_found_and_the_rhythm_is_not() -> None:
     score, anomalous = _score(hourly_cpc())
-    assert set(SPIKES) <= set(np.flatnonzero(anomalous))
-    assert anomalous.sum() <= len(SPIKES) + 2  # at most a couple of false alarms in 70 days
+    # the spikes are the three highest scores; once the running distributions have a month
+    # of history they are alarms, and nothing else in 70 days is
+    assert set(np.argsort(-score)[: len(SPIKES)]) == set(SPIKES)
+    assert set(np.flatnonzero(anomalous)) == {s for s in SPIKES if s >= 24 * 30}
     assert ((score >= 0) & (score < 1)).all() and ((score >= 0.5) == anomalous).all()
 
 
@@ -69,7 +71,7 @@ def test_a_level_shift_is_flagged_then_learned() -> None:
 
 def test_cli_writes_the_same_rows_plus_two_columns(tmp_path: Path) -> None:
     source = tmp_path / "cpc.csv"
-    hourly_cpc(24 * 30).to_csv(source, index=False)
+    hourly_cpc(24 * 50).to_csv(source, index=False)
     out = tmp_path / "out.csv"
     result = CliRunner().invoke(app, ["detect", "--input", str(source), "--output", str(out)])
     assert result.exit_code == 0, result.output
@@ -78,7 +80,8 @@ def test_cli_writes_the_same_rows_plus_two_columns(tmp_path: Path) -> None:
     assert list(scored.columns) == [*original.columns, "anomaly_score", "is_anomaly"]
     pd.testing.assert_frame_equal(scored[original.columns], original)
     assert set(scored["is_anomaly"]) == {"true", "false"}
-    assert scored.loc[500, "is_anomaly"] == "true"
+    assert scored.loc[1000, "is_anomaly"] == "true"
+    assert "line 1002: score" in result.output and "view of 'cpc'" in result.output
 
 
 BAD_INPUTS = {
@@ -89,7 +92,6 @@ BAD_INPUTS = {
     "infinite number": ("timestamp,x\n2025-01-01,1\n2025-01-02,2\n2025-01-03,inf\n", "finite"),
     "ragged row": ("timestamp,x\n2025-01-01,1\n2025-01-02,2,3\n", "Expected 2 fields"),
     "empty file": ("", "empty file"),
-    "unsorted": ("timestamp,x\n2025-01-02,1\n2025-01-01,2\n", "back in time at line(s) 3"),
     "output column taken": ("timestamp,x,is_anomaly\n2025-01-01,1,0\n", "already has"),
 }
 
