@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+from adnomaly_ops.stack import kafka_auth, provision
+from streaming.kafka.topics import ensure_topics
 from streaming.settings import PROJECT_ROOT, Settings
 
 COMPOSE_FILE = PROJECT_ROOT / "infra" / "docker-compose.yml"
@@ -29,7 +31,12 @@ def _compose(*args: str) -> None:
 
 
 def up(settings: Settings) -> None:
+    """Start the services, then as the native stack does: migrations and the per-service
+    roles' grants (as the schema owner), topics, Kafka credentials and ACLs (as admin)."""
     _compose("up", "-d", "--build", "--wait")
+    provision.schema_and_grants(settings)
+    ensure_topics(settings)
+    kafka_auth.provision(settings)
 
 
 def down(settings: Settings) -> None:
