@@ -22,6 +22,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -40,7 +41,21 @@ METRICS_OFFSETS = {
     "redis-exporter": 12,
     "flink-jobmanager": 13,  # Flink's Prometheus reporter, one port per process
     "flink-taskmanager": 14,
+    # the high-availability profile's extra processes (ADNOMALY_PROFILE=ha): a second
+    # TaskManager right after the first (Flink's reporter takes a port range), the second
+    # instance of each consuming service, the other two Kafka nodes' JMX agents
+    "flink-taskmanager-2": 15,
+    "db-sink-2": 6,
+    "lake-sink-2": 7,
+    "feast-ingestor-2": 8,
+    "detector-2": 9,
+    "kafka-2": 16,
+    "kafka-3": 17,
 }
+# in the HA profile Kafka node N (1..3) listens on KAFKA_BOOTSTRAP's port + (N-1)*KAFKA_NODE_STEP
+# and KAFKA_CONTROLLER_PORT + (N-1)*KAFKA_NODE_STEP
+KAFKA_NODE_STEP = 10
+HA_KAFKA_NODES = 3
 
 
 class SettingsError(RuntimeError):
@@ -167,6 +182,10 @@ class Settings(BaseSettings):
     state_dir: Path = Field(PROJECT_ROOT / ".adnomaly", alias="ADNOMALY_STATE_DIR")
     tools_dir: Path = Field(PROJECT_ROOT / ".tools", alias="ADNOMALY_TOOLS_DIR")
     stack: Literal["auto", "native", "docker"] = Field("auto", alias="ADNOMALY_STACK")
+    # single: one of everything; ha: 3 Kafka nodes (RF 3, min.insync.replicas 2), 2 Flink
+    # TaskManagers (features job at parallelism 2), two instances of each consuming service,
+    # MinIO erasure-coded over 4 drives (README, "High availability")
+    profile: Literal["single", "ha"] = Field("single", alias="ADNOMALY_PROFILE")
 
     # Feast's registry and offline Parquet: state, never in git. feature_store.yaml substitutes
     # FEAST_REGISTRY_PATH itself and Feast reads a relative path from the repo dir, so a relative
@@ -190,6 +209,52 @@ class Settings(BaseSettings):
     def _relative_to_feature_repo(cls, value: Path, info: ValidationInfo) -> Path:
         repo: Path = info.data.get("feature_repo_path", PROJECT_ROOT / "feature_repo")
         return (value if value.is_absolute() else repo / value).resolve()
+
+    @model_validator(mode="after")
+    def _ha_bootstrap(self) -> Settings:
+        """In the HA profile a client bootstraps from every Kafka node, so one node down never
+        keeps a new client out; KAFKA_BOOTSTRAP names node 1 and the others follow from it."""
+        if self.profile == "ha" and "," not in self.kafka_bootstrap:
+            host, port = self.kafka_bootstrap.rsplit(":", 1)
+            nodes = [f"{host}:{int(port) + i * KAFKA_NODE_STEP}" for i in range(HA_KAFKA_NODES)]
+            self.kafka_bootstrap = ",".join(nodes)
+        return self
+
+    @property
+    def ha(self) -> bool:
+        return self.profile == "ha"
+
+    @property
+    def kafka_nodes(self) -> list[tuple[int, int, int]]:
+        """(node id, client port, controller port) of each Kafka node of the profile."""
+        count = HA_KAFKA_NODES if self.ha else 1
+        return [
+            (
+                i + 1,
+                self.kafka_port + i * KAFKA_NODE_STEP,
+                self.kafka_controller_port + i * KAFKA_NODE_STEP,
+            )
+            for i in range(count)
+        ]
+
+    @property
+    def replication_factor(self) -> int:
+        return HA_KAFKA_NODES if self.ha else 1
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """acks=all producers fail rather than write to fewer replicas than this."""
+        return 2 if self.ha else 1
+
+    @property
+    def instances(self) -> int:
+        """How many instances of each consuming service (sinks, ingestor, detector) run."""
+        return 2 if self.ha else 1
+
+    @property
+    def flink_parallelism(self) -> int:
+        """The features job's parallelism: one slot per TaskManager's worth in HA."""
+        return 2 if self.ha else 1
 
     @property
     def db_dsn(self) -> str:
@@ -260,7 +325,8 @@ class Settings(BaseSettings):
 
     @property
     def kafka_port(self) -> int:
-        return int(self.kafka_bootstrap.rsplit(":", 1)[1])
+        """Node 1's port: the first address of KAFKA_BOOTSTRAP."""
+        return int(self.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
 
     @property
     def minio_port(self) -> int:
