@@ -39,7 +39,9 @@ def submit_cmd(
     startup: Annotated[str, typer.Option(help="group-offsets|earliest-offset|latest-offset")] = (
         "group-offsets"
     ),
-    parallelism: int = 1,
+    parallelism: Annotated[
+        int | None, typer.Option(help="default 1, or 2 with ADNOMALY_PROFILE=ha")
+    ] = None,
     replace: Annotated[
         bool, typer.Option(help="stop a running copy with a savepoint and resume from it")
     ] = False,

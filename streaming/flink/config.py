@@ -84,13 +84,14 @@ class JobConfig(BaseModel):
 
     @classmethod
     def for_stack(cls, settings: Settings, **options: Any) -> JobConfig:
-        """The stack's features job (FLINK_JOB_NAME, TOPIC, FEATURES_TOPIC, FLINK_GROUP);
-        `options` override any field, a None value keeps the setting."""
+        """The stack's features job (FLINK_JOB_NAME, TOPIC, FEATURES_TOPIC, FLINK_GROUP, the
+        profile's parallelism); `options` override any field, a None value keeps the setting."""
         named = {
             "name": settings.flink_job_name,
             "source_topic": settings.topic,
             "features_topic": settings.features_topic,
             "group_id": settings.flink_group,
+            "parallelism": settings.flink_parallelism,  # 2 in the HA profile (2 TaskManagers)
         }
         named.update({k: v for k, v in options.items() if v is not None or k not in named})
         return cls(**named)

@@ -25,20 +25,30 @@ class TopicSpec:
     partitions: int
     retention_ms: int
     purpose: str
+    replication_factor: int = 1
+    min_insync_replicas: int | None = None  # the broker's default (1) unless set (HA: 2)
 
     def configs(self) -> dict[str, str]:
-        return {"retention.ms": str(self.retention_ms), "cleanup.policy": "delete"}
+        configs = {"retention.ms": str(self.retention_ms), "cleanup.policy": "delete"}
+        if self.min_insync_replicas is not None:
+            configs["min.insync.replicas"] = str(self.min_insync_replicas)
+        return configs
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
     # clickstream is keyed by geo|platform (108 keys), so 6 partitions spread them and allow up
-    # to 6 consumers per group; labels and the DLQ are small but must outlive the events
+    # to 6 consumers per group; labels and the DLQ are small but must outlive the events.
+    # In the HA profile every topic has 3 replicas and an acks=all write needs 2 of them.
+    ha = {
+        "replication_factor": settings.replication_factor,
+        "min_insync_replicas": settings.min_insync_replicas if settings.ha else None,
+    }
     return [
-        TopicSpec(settings.topic, 6, 7 * DAY_MS, "raw click events"),
-        TopicSpec(settings.features_topic, 3, 7 * DAY_MS, "5-minute sliding features"),
-        TopicSpec(settings.anomalies_topic, 3, 30 * DAY_MS, "detector alerts"),
-        TopicSpec(settings.dlq_topic, 3, 30 * DAY_MS, "rejected records with reasons"),
-        TopicSpec(settings.labels_topic, 1, -1, "fraud ground truth (kept forever)"),
+        TopicSpec(settings.topic, 6, 7 * DAY_MS, "raw click events", **ha),
+        TopicSpec(settings.features_topic, 3, 7 * DAY_MS, "5-minute sliding features", **ha),
+        TopicSpec(settings.anomalies_topic, 3, 30 * DAY_MS, "detector alerts", **ha),
+        TopicSpec(settings.dlq_topic, 3, 30 * DAY_MS, "rejected records with reasons", **ha),
+        TopicSpec(settings.labels_topic, 1, -1, "fraud ground truth (kept forever)", **ha),
     ]
 
 
@@ -53,7 +63,12 @@ def ensure_topics(settings: Settings, specs: list[TopicSpec] | None = None) -> d
     existing = admin.list_topics(timeout=10).topics
     actions: dict[str, str] = {}
     to_create = [
-        NewTopic(s.name, num_partitions=s.partitions, replication_factor=1, config=s.configs())
+        NewTopic(
+            s.name,
+            num_partitions=s.partitions,
+            replication_factor=s.replication_factor,
+            config=s.configs(),
+        )
         for s in specs
         if s.name not in existing
     ]
