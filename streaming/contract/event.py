@@ -1,7 +1,8 @@
 """The clickstream event contract shared by the generator, every sink and the Flink job.
 
-The JSON keys (`CPC`, `CTR` in capitals included) are the seed product's, so the Python
-attribute names equal them and no alias can drift from the wire format.
+The JSON keys (`CPC`, `CTR` in capitals included) are the wire format the product was first
+specified with (README, "Data"), so the Python attribute names equal them and no alias can drift
+from the wire format.
 
 Numbers are strict (a quoted "0.5" or a boolean conversion is a producer bug, not data).
 

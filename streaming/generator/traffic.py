@@ -1,8 +1,8 @@
-"""Organic (fraud-free) clicks, following the seed's distributions.
+"""Organic (fraud-free) clicks, with the distributions README's "Data" section lists.
 
-Geos are equally likely and platforms split 40/30/30 as in the seed; CTR, CPC and bounce come
-from the clicked campaign's level with per-click noise, and conversion odds rise with CTR so an
-engaged audience converts more, as the seed's "CTR affects conversion probability" requires.
+Geos are equally likely and platforms split 40/30/30; CTR, CPC and bounce come from the clicked
+campaign's level with per-click noise, and conversion odds rise with CTR so an engaged audience
+converts more ("CTR affects conversion probability", as the product was first specified).
 """
 
 from __future__ import annotations

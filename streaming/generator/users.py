@@ -20,7 +20,7 @@ N_SEGMENTS = len(GEOS) * len(PLATFORMS)
 
 
 def user_hash(salt: str, user_key: str) -> str:
-    """The seed's pseudonymisation: first 16 hex of sha256(salt + key)."""
+    """The specified pseudonymisation: first 16 hex of sha256(salt + key)."""
     return hashlib.sha256((salt + user_key).encode()).hexdigest()[:16]
 
 

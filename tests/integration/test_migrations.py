@@ -1,4 +1,4 @@
-"""Migrations apply once, in order, on the real server; the seed's sample queries work."""
+"""Migrations apply once, in order, on the real server; README's sample queries work."""
 
 from __future__ import annotations
 

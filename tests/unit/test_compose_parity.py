@@ -1,4 +1,4 @@
-"""The compose file and the native stack describe one stack (design.md: "kept equal by a test").
+"""The compose file and the native stack describe one stack, kept equal by this test.
 
 The native service list (adnomaly_ops/stack/services.py) is the source of truth. The compose file
 must use the same service names, publish the same host ports on 127.0.0.1 only, and configure
@@ -35,8 +35,8 @@ DAGSTER_YAML = DOCKER_DIR / "dagster.yaml"
 PGADMIN_SERVERS = DOCKER_DIR / "pgadmin" / "servers.json"
 
 LOOPBACK = "127.0.0.1"
-# Services only the compose variant has (design.md's stack table: pgAdmin; Dagster, which the
-# native stack runs as `dagster dev` outside the supervisor).
+# Services only the compose variant has: Dagster as two containers (the native stack runs it as
+# one `dagster dev` program).
 COMPOSE_ONLY_SERVICES = frozenset({"dagster-webserver", "dagster-daemon"})
 # Variables the compose file may reference although .env.example does not define them.
 COMPOSE_ONLY_VARS: frozenset[str] = frozenset()
@@ -429,7 +429,8 @@ def test_project_containers_load_settings_with_in_network_hosts(
 def test_dagster_instance_reads_the_containers_env(compose: ComposeFile) -> None:
     instance = yaml.safe_load(DAGSTER_YAML.read_text())
     pg = instance["storage"]["postgres"]["postgres_db"]
-    assert pg["scheme"] == "postgresql+psycopg2"  # design.md: bare postgresql:// fails
+    # a bare postgresql:// fails on dagster's NOTIFY (see the comment in infra/docker/dagster.yaml)
+    assert pg["scheme"] == "postgresql+psycopg2"
     names = {value["env"] for value in pg.values() if isinstance(value, Mapping)}
     for service in ("dagster-webserver", "dagster-daemon"):
         assert names <= set(environment(compose.services[service])), service
