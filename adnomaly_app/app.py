@@ -48,12 +48,13 @@ def main() -> None:
     if recorded:
         st.success(recorded)
     health_strip()
+    filters = sidebar_filters()  # on every page, so they survive a visit to an incident
     incident_id = st.query_params.get("incident")
     if incident_id:
         incident_page(incident_id, analyst)
         return
     st.title("Fraud incidents")
-    incident_queue(sidebar_filters())
+    incident_queue(filters)
 
 
 main()

@@ -32,6 +32,7 @@ AROUND_BEFORE, AROUND_AFTER = timedelta(minutes=60), timedelta(minutes=30)
 def incident_page(incident_id: str, analyst: str) -> None:
     if st.button("← back to the queue"):
         del st.query_params["incident"]
+        st.session_state.pop("queue", None)  # the row chosen there must not reopen this page
         st.rerun()
     with data.db() as conn:
         try:

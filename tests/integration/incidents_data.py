@@ -3,7 +3,8 @@
 Scored windows go through the detector's own writer (streaming/detection/results.py
 write_results), with incident keys from its grouping rule; the segment's feature windows and some
 raw clicks are stored beside them, as Flink and the DB sink would have. Each call picks a random
-segment and the current minute, so a kept test stack never mixes two runs' incidents.
+segment without recent results and the current minute, so no two calls (or runs on a kept test
+stack) share a segment's incidents.
 """
 
 from __future__ import annotations
@@ -57,8 +58,17 @@ def _row(geo: str, platform: str, end: datetime, score: float, version: str) -> 
 
 
 def make_incident(settings: Settings) -> MadeIncident:
-    rng = random.Random()
-    geo, platform = rng.choice(GEOS), rng.choice(PLATFORMS)
+    with connect(settings) as conn:
+        migrate(conn)
+        taken = set(
+            conn.execute(
+                "SELECT DISTINCT trim(geo), platform FROM anomaly_results"
+                " WHERE window_end > now() - interval '2 days'"
+            ).fetchall()
+        )
+    free = [(g, p) for g in GEOS for p in PLATFORMS if (g, p) not in taken]
+    assert free, "every segment has recent anomaly_results; restart the test stack"
+    geo, platform = random.choice(free)  # a segment of its own: filters show only this test's
     base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=20)
     version = f"test-{uuid.uuid4().hex[:8]}"
     scores = {m: 0.05 for m in range(-40, 11)}

@@ -123,6 +123,8 @@ def test_login_find_the_incident_and_record_a_verdict(
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "incident-page.png"), full_page=True)
 
+    page.get_by_role("button", name="← back to the queue").click()
+    expect(page.get_by_role("heading", name="Fraud incidents")).to_be_visible()
     with connect(stack) as conn:
         rows = conn.execute(
             "SELECT verdict, analyst, note, geo, platform, incident_start, incident_end"
@@ -140,3 +142,34 @@ def test_login_find_the_incident_and_record_a_verdict(
             made.end,
         )
     ]
+
+
+def pick(page: Page, label: str, option: str) -> None:
+    """Choose an option of a Streamlit selectbox as a user does: open, type, Enter."""
+    page.get_by_label(label).click()
+    page.keyboard.type(option)
+    expect(page.get_by_role("option", name=option, exact=True)).to_be_visible()
+    page.keyboard.press("Enter")
+
+
+def test_filters_and_choosing_a_row_of_the_queue(
+    stack: Settings, app_url: str, made: MadeIncident, page: Page
+) -> None:
+    login(page, app_url, stack.ui_user, secret(stack))
+    expect(page.get_by_role("heading", name="Fraud incidents")).to_be_visible()
+    pick(page, "geo", made.geo)
+    pick(page, "platform", made.platform)
+    # this segment's two incidents, the newer first (the queue's table is a canvas: count it)
+    expect(page.get_by_text(re.compile(r"^2 incident\(s\)"))).to_be_visible()
+    page.get_by_label("incident ID").click()
+    options = page.get_by_role("option").all_inner_texts()
+    assert options == [made.id, made.earlier_id], options
+    page.keyboard.press("Escape")
+    grid = page.locator("[data-testid='stDataFrame']").first.bounding_box()
+    assert grid is not None
+    page.mouse.click(grid["x"] + 15, grid["y"] + 35 + 35 + 17)  # second row's selection box
+    expect(page.get_by_role("heading", name=f"Incident {made.earlier_id}")).to_be_visible()
+    expect(page.get_by_text("2 anomalous window(s)", exact=False)).to_be_visible()
+    page.get_by_role("button", name="← back to the queue").click()
+    expect(page.get_by_role("heading", name="Fraud incidents")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^2 incident\(s\)"))).to_be_visible()
