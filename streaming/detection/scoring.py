@@ -2,9 +2,10 @@
 score in [0, 1], and for elevated windows the features that drove it in words.
 
 The statistic is the strongest evidence in sigma: the largest one-sided channel z or the
-multivariate z. `score = s^2 / (s^2 + T^2)` maps it to [0, 1) monotonically with 0.5 exactly
-at the threshold T, so `is_anomaly == (score >= 0.5)` and a score reads as a probability-like
-severity without pretending to be calibrated probability.
+multivariate z, each already calibrated on the training history's tail (train.py).
+`core.score_from_sigma` (the scoring core `adnomaly detect` shares) maps it to [0, 1)
+monotonically with 0.5 exactly at the threshold T, so `is_anomaly == (score >= 0.5)`. Each
+driver names its feature and its view (seasonal residual, or the joint view of all features).
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ import numpy as np
 import pandas as pd
 
 from streaming.detection import channels as ch
-from streaming.detection import robust
+from streaming.detection import core, robust
 from streaming.detection.model import DetectorModel
 from streaming.detection.train import segment_codes
 
 EXPLAIN_FROM: Final = 0.5  # explain windows whose statistic reaches half the threshold
 DRIVER_MIN_Z: Final = 2.0
 MAX_DRIVERS: Final = 3
+# The views of a feature window, named as `adnomaly detect` names its views: a channel's z is
+# its seasonal residual (against the segment's level and the shared time-of-week shape); the
+# multivariate distance is the joint view of all channels.
+SEASONAL_VIEW: Final = "seasonal"
+JOINT_VIEW: Final = "joint"
 OUTPUT_COLUMNS: Final = (
     "geo",
     "platform",
@@ -68,8 +74,7 @@ def score(model: DetectorModel, features: pd.DataFrame, *, explain: bool = True)
     sided = z * ch.DIRECTIONS
     stat = np.maximum(sided.max(axis=1), mv)
     threshold = model.config.threshold
-    positive = np.maximum(stat, 0.0)
-    out["score"] = positive**2 / (positive**2 + threshold**2)
+    out["score"] = core.score_from_sigma(stat, threshold)
     out["is_anomaly"] = stat >= threshold
     out["statistic"] = stat
     drivers: list[dict[str, Any]] = [{} for _ in range(len(out))]
@@ -96,13 +101,14 @@ def _explain(
             "value": round(float(observed[j]), 6),
             "expected": round(float(expected[j]), 6),
             "z": round(float(sided[j]), 2),
+            "view": SEASONAL_VIEW,
         }
         side = "above" if ch.CHANNELS[j].direction > 0 else "below"
         words.append(
             f"{feature} {observed[j]:.4g} vs {expected[j]:.4g} expected "
-            f"({sided[j]:.1f} sigma {side})"
+            f"({sided[j]:.1f} sigma {side}, {SEASONAL_VIEW} view)"
         )
     if mv >= (sided.max() if sided.size else 0.0):
-        drivers["multivariate"] = {"z": round(float(mv), 2)}
-        words.insert(0, f"unusual combination of features ({mv:.1f} sigma)")
+        drivers["multivariate"] = {"z": round(float(mv), 2), "view": JOINT_VIEW}
+        words.insert(0, f"unusual combination of features ({mv:.1f} sigma, {JOINT_VIEW} view)")
     return drivers, "; ".join(words)

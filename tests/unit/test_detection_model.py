@@ -80,6 +80,7 @@ def test_cpc_tripled_is_flagged_with_cpc_as_the_driver(model: DetectorModel) -> 
     assert cheat["is_anomaly"] and cheat["score"] > 0.5
     assert next(iter(cheat["drivers"])) == "cpc_avg"
     assert cheat["drivers"]["cpc_avg"]["z"] >= model.config.threshold
+    assert cheat["drivers"]["cpc_avg"]["view"] == "seasonal" and "seasonal view" in cheat["reason"]
     assert cheat["reason"].startswith("cpc_avg ") and "above" in cheat["reason"]
     assert not score(model, normal).iloc[0]["is_anomaly"]
 
