@@ -4,8 +4,10 @@ The ingest assets' checks (defs/ingest/checks.py, run on demand) and the stream_
 (defs/ingest/sensors.py, every 30 s) share it, so a lagging group, a growing DLQ, a silent
 stream or a stopped Flink job shows as a failed check on the asset concerned (red in the
 catalog) with no run at all. Thresholds are Settings fields (ADNOMALY_MAX_LAG,
-ADNOMALY_MAX_SECONDS_SINCE_EVENT, ADNOMALY_MAX_DLQ_GROWTH). Nothing here remembers an earlier
-reading: rates and growth come from the brokers' timestamps (records appended since a time).
+ADNOMALY_MAX_SECONDS_SINCE_EVENT, ADNOMALY_MAX_DLQ_GROWTH). The streams' figures (lag per
+group, records, events/s, DLQ growth, the Flink job) come from Prometheus, which scrapes every
+service; the newest stored event and feature window from the tables themselves, since they also
+mark those tables' landings.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-from confluent_kafka import KafkaException
+import psycopg
 
-from adnomaly_dagster.resources import FlinkResource, KafkaResource, PostgresResource
+from adnomaly_dagster.resources import PostgresResource, PrometheusResource
 from streaming.db.connect import DatabaseUnavailableError
+from streaming.prometheus_api import PrometheusUnavailableError
 from streaming.settings import Settings
 
 DLQ_WINDOW = timedelta(minutes=10)  # ADNOMALY_MAX_DLQ_GROWTH counts records per this window
-RATE_WINDOW = timedelta(minutes=1)  # events/s is the clickstream's growth over this window
 
 CLICKSTREAM_TOPIC = dg.AssetKey("clickstream_topic")
 FEATURES_TOPIC = dg.AssetKey("features_topic")
@@ -80,37 +82,36 @@ class Reading:
         return (self.at - newest).total_seconds() if newest else None
 
 
-def read(
-    settings: Settings, kafka: KafkaResource, postgres: PostgresResource, flink: FlinkResource
-) -> Reading:
+def read(settings: Settings, prometheus: PrometheusResource, postgres: PostgresResource) -> Reading:
     now = datetime.now(UTC)
     errors: dict[str, str] = {}
-    lags: dict[str, int] = {}
-    clicks = recent = dlq = growth = 0
+    figures = None
     try:
-        lags = kafka.lags(settings.group_topics)
-        clicks = kafka.size(settings.topic)
-        recent = kafka.appended_since(settings.topic, now - RATE_WINDOW)
-        dlq = kafka.size(settings.dlq_topic)
-        growth = kafka.appended_since(settings.dlq_topic, now - DLQ_WINDOW)
-    except (KafkaException, RuntimeError) as exc:
-        errors["kafka"] = f"Kafka at {settings.kafka_bootstrap}: {exc}"
+        figures = prometheus.figures()
+    except PrometheusUnavailableError as exc:
+        errors["prometheus"] = str(exc)
     newest_event = newest_window = None
     try:
         newest_event = postgres.newest("clickstream_events", "timestamp")
         newest_window = postgres.newest("feature_aggregates", "window_end")
+    except psycopg.Error as exc:  # down, or the tables not migrated yet
+        errors["postgres"] = f"PostgreSQL: {str(exc).strip().splitlines()[0]}"
     except DatabaseUnavailableError as exc:
         errors["postgres"] = str(exc)
+    if figures is None:
+        return Reading(
+            at=now, newest_event=newest_event, newest_window=newest_window, errors=errors
+        )
     return Reading(
         at=now,
-        lags=lags,
-        clickstream_records=clicks,
-        events_per_s=recent / RATE_WINDOW.total_seconds(),
-        dlq_records=dlq,
-        dlq_growth=growth,
+        lags=figures.lags,
+        clickstream_records=figures.topic_records.get(settings.topic, 0),
+        events_per_s=figures.events_per_s or 0.0,
+        dlq_records=figures.topic_records.get(settings.dlq_topic, 0),
+        dlq_growth=figures.dlq_growth or 0,
         newest_event=newest_event,
         newest_window=newest_window,
-        flink_state=flink.job_state(settings.flink_job_name),
+        flink_state="RUNNING" if figures.flink_running else "NOT RUNNING",
         errors=errors,
     )
 
@@ -126,24 +127,24 @@ def evaluate(reading: Reading, settings: Settings) -> list[dg.AssetCheckEvaluati
             for g, lag in lags.items()
             if lag and lag > settings.max_consumer_lag
         ]
-        passed = "kafka" not in reading.errors and not over
+        passed = "prometheus" not in reading.errors and not over
         meta = {f"lag {g}": -1 if v is None else v for g, v in lags.items()}
         out.append(
             _result(
                 key,
                 "consumers_keep_up",
                 passed,
-                reading.errors.get("kafka") or "; ".join(over),
+                reading.errors.get("prometheus") or "; ".join(over),
                 {**meta, "limit": settings.max_consumer_lag},
             )
         )
-    dlq_ok = "kafka" not in reading.errors and reading.dlq_growth <= settings.max_dlq_growth
+    dlq_ok = "prometheus" not in reading.errors and reading.dlq_growth <= settings.max_dlq_growth
     out.append(
         _result(
             DLQ_TOPIC,
             "dlq_growth_bounded",
             dlq_ok,
-            reading.errors.get("kafka")
+            reading.errors.get("prometheus")
             or f"{reading.dlq_growth:,} records dead-lettered in the last 10 minutes",
             {
                 "growth_10min": reading.dlq_growth,

@@ -5,7 +5,8 @@ import, so the code location loads without credentials and a run sees the stack'
 configuration. PostgreSQL comes from streaming/db/connect.py, S3 from streaming/s3.py, Kafka
 sizes and consumer lag from streaming/kafka/inspect.py's TopicProbe (one lag meaning
 everywhere: a partition a group never committed counts from its low watermark), Flink from
-streaming/flink/rest.py. The bound instances live in defs/ (resources.py files); tests swap
+streaming/flink/rest.py, the stream-health figures from Prometheus
+(streaming/prometheus_api.py). The bound instances live in defs/ (resources.py files); tests swap
 them for fakes.
 """
 
@@ -24,6 +25,7 @@ from psycopg import sql
 from streaming.db.connect import connect
 from streaming.flink.rest import FlinkRest, FlinkRestError
 from streaming.kafka.inspect import TIMEOUT_S, TopicProbe
+from streaming.prometheus_api import StreamFigures, stream_figures
 from streaming.s3 import s3_client
 from streaming.settings import Settings, load_settings
 
@@ -117,6 +119,18 @@ class FlinkResource(dg.ConfigurableResource):
             return "RUNNING"
         latest = max(jobs, key=lambda j: j.start_time_ms, default=None)
         return latest.state if latest else "NOT SUBMITTED"
+
+
+class PrometheusResource(dg.ConfigurableResource):
+    """The stream-health figures as Prometheus has them: it scrapes every service, so a sensor
+    tick asks it a few queries instead of polling Kafka, PostgreSQL and Flink."""
+
+    def settings(self) -> Settings:
+        return load_settings()
+
+    def figures(self) -> StreamFigures:
+        """Raises streaming.prometheus_api.PrometheusUnavailableError when it cannot answer."""
+        return stream_figures(self.settings())
 
 
 class FeastResource(dg.ConfigurableResource):

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -24,8 +28,9 @@ from streaming.db.connect import connect
 from streaming.generator import TrafficGenerator
 from streaming.kafka.config import producer_config
 from streaming.producer import ClickProducer
+from streaming.prometheus_api import query
 from streaming.s3 import s3_client
-from streaming.settings import Settings
+from streaming.settings import Settings, child_env
 from tests.integration.helpers import unique_topic
 
 pytestmark = pytest.mark.integration
@@ -125,10 +130,42 @@ def _lagging_group(stack: Settings, records: int) -> None:
     assert producer.flush(30) == 0
 
 
+@contextmanager
+def _stuck_db_sink(stack: Settings) -> Iterator[None]:
+    """The db sink as supervised (its group, instance and metrics port) but with PostgreSQL at
+    a port nothing listens on: it consumes and never commits, so the lag it exports to
+    Prometheus is real and stays."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        nowhere = free.getsockname()[1]
+    env = child_env(stack, DB_PORT=str(nowhere), ADNOMALY_EXPORT_METRICS="1")
+    argv = [sys.executable, "-m", "adnomaly_cli", "sink", "db", "--instance-id", "db-sink-1"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+def _prometheus_lag(stack: Settings, group: str, at_least: int, deadline_s: float) -> None:
+    promql = f'sum(adnomaly_stream_commit_lag_records{{group="{group}"}}) >= {at_least}'
+    end = time.monotonic() + deadline_s
+    while not query(stack, promql):
+        assert time.monotonic() < end, f"Prometheus shows no lag >= {at_least} for {group}"
+        time.sleep(1)
+
+
 def test_stream_health_reports_failed_checks_not_runs(
     stack: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _lagging_group(stack, 25)
+    with _stuck_db_sink(stack):
+        _lagging_group(stack, 25)
+        _prometheus_lag(stack, stack.db_sink_group, 25, 90)
+        _assert_lag_fails_its_check(monkeypatch)
+
+
+def _assert_lag_fails_its_check(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADNOMALY_MAX_LAG", "10")
     with dg.instance_for_test() as instance:
         ctx = dg.build_sensor_context(instance=instance, resources=RESOURCES)
@@ -145,7 +182,7 @@ def test_stream_health_reports_failed_checks_not_runs(
     assert isinstance(lag, int) and lag >= 25
     # the suite's stack runs Flink but no job: red, with the state named
     job = checks["flink_features_job", "job_running"]
-    assert not job.passed and "NOT SUBMITTED" in (job.description or "")
+    assert not job.passed and "NOT RUNNING" in (job.description or "")
     (topic,) = [
         e
         for e in result.asset_events

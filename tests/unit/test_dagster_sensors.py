@@ -1,6 +1,6 @@
-"""The sensors with fake resources (no servers): stream health as check results, landings as
-materializations, thresholds from the ADNOMALY_MAX_* variables; partition requests once a sink
-has caught up. The same sensors run against the real stack in
+"""The sensors with fake resources (no servers): stream health (figures as Prometheus has them)
+as check results, landings as materializations, thresholds from the ADNOMALY_MAX_* variables;
+partition requests once a sink has caught up. The same sensors run against the real stack in
 tests/integration/test_dagster_assets.py."""
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from confluent_kafka import KafkaError, KafkaException
 from adnomaly_dagster.defs.ingest.sensors import stream_health
 from adnomaly_dagster.defs.lake.sensors import lake_hours_when_complete
 from adnomaly_dagster.defs.warehouse.sensors import warehouse_days_when_complete
-from adnomaly_dagster.resources import FlinkResource, KafkaResource, PostgresResource
+from adnomaly_dagster.resources import KafkaResource, PostgresResource, PrometheusResource
+from streaming.prometheus_api import PrometheusUnavailableError, StreamFigures
+from streaming.settings import load_settings
 
 
 class FakeKafka(KafkaResource):
@@ -53,15 +55,28 @@ class FakePostgres(PostgresResource):
         return None if self.empty else NOW - timedelta(seconds=self.seconds_ago)
 
 
-class FakeFlink(FlinkResource):
-    state: str = "RUNNING"
+class FakePrometheus(PrometheusResource):
+    lag: int = 0  # every group's
+    dlq_growth: int = 0
+    flink_running: bool = True
+    down: bool = False
 
-    def job_state(self, name: str) -> str:
-        return self.state
+    def figures(self) -> StreamFigures:
+        if self.down:
+            raise PrometheusUnavailableError("Prometheus at http://127.0.0.1:9090: refused")
+        settings = load_settings()
+        return StreamFigures(
+            at=datetime.now(UTC),
+            lags=dict.fromkeys(settings.group_topics, self.lag),
+            topic_records={settings.topic: 1_000, settings.dlq_topic: self.dlq_growth},
+            events_per_s=2.0,
+            dlq_growth=self.dlq_growth,
+            flink_running=self.flink_running,
+        )
 
 
 def _tick(cursor: str | None = None, **fakes: dg.ConfigurableResource) -> dg.SensorResult:
-    resources = {"kafka": FakeKafka(), "postgres": FakePostgres(), "flink": FakeFlink(), **fakes}
+    resources = {"prometheus": FakePrometheus(), "postgres": FakePostgres(), **fakes}
     with dg.instance_for_test() as instance:
         ctx = dg.build_sensor_context(instance=instance, resources=resources, cursor=cursor)
         result = stream_health(ctx)
@@ -93,7 +108,7 @@ def test_healthy_streams_pass_every_check_and_report_landings() -> None:
 
 
 def test_thresholds_come_from_the_documented_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    lagging = {"kafka": FakeKafka(lag=50, appended=30)}
+    lagging = {"prometheus": FakePrometheus(lag=50, dlq_growth=30)}
     assert all(c.passed for c in _checks(_tick(**lagging)).values())
     monkeypatch.setenv("ADNOMALY_MAX_LAG", "10")
     monkeypatch.setenv("ADNOMALY_MAX_DLQ_GROWTH", "20")
@@ -111,18 +126,15 @@ def test_thresholds_come_from_the_documented_variables(monkeypatch: pytest.Monke
     )
 
 
-def test_unreachable_kafka_and_a_stopped_job_fail_their_checks() -> None:
-    checks = _checks(
-        _tick(
-            kafka=FakeKafka(down=True),
-            postgres=FakePostgres(empty=True),
-            flink=FakeFlink(state="FAILED"),
-        )
-    )
+def test_unreachable_prometheus_and_a_stopped_job_fail_their_checks() -> None:
+    checks = _checks(_tick(prometheus=FakePrometheus(down=True), postgres=FakePostgres(empty=True)))
     assert not checks["clickstream_topic", "consumers_keep_up"].passed
-    assert "broker down" in (checks["clickstream_topic", "consumers_keep_up"].description or "")
+    assert "refused" in (checks["clickstream_topic", "consumers_keep_up"].description or "")
+    assert not checks["clickstream_dlq_topic", "dlq_growth_bounded"].passed
     assert not checks["clickstream_events", "events_arriving"].passed
-    assert checks["flink_features_job", "job_running"].description == "adnomaly-features: FAILED"
+    stopped = _checks(_tick(prometheus=FakePrometheus(flink_running=False)))
+    job = stopped["flink_features_job", "job_running"]
+    assert not job.passed and job.description == "adnomaly-features: NOT RUNNING"
 
 
 def _partition_tick(sensor: dg.SensorDefinition, lag: int, cursor: dict[str, str]) -> object:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from adnomaly_dagster import health
-from adnomaly_dagster.resources import FlinkResource, KafkaResource, PostgresResource
+from adnomaly_dagster.resources import PostgresResource, PrometheusResource
 from streaming.settings import load_settings
 
 
@@ -16,10 +16,10 @@ from streaming.settings import load_settings
     "job's state, against the ADNOMALY_MAX_* thresholds.",
 )
 def stream_health_checks(
-    kafka: KafkaResource, postgres: PostgresResource, flink: FlinkResource
+    prometheus: PrometheusResource, postgres: PostgresResource
 ) -> Iterator[dg.AssetCheckResult]:
     settings = load_settings()
-    for ev in health.evaluate(health.read(settings, kafka, postgres, flink), settings):
+    for ev in health.evaluate(health.read(settings, prometheus, postgres), settings):
         yield dg.AssetCheckResult(
             asset_key=ev.asset_key,
             check_name=ev.check_name,

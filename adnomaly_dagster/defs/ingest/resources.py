@@ -1,10 +1,17 @@
-"""The stream-side clients: Kafka (sizes, growth, lag) and Flink's REST API."""
+"""The stream-side clients: Kafka (sizes, growth, lag), Flink's REST API and Prometheus (the
+stream-health figures)."""
 
 import dagster as dg
 
-from adnomaly_dagster.resources import FlinkResource, KafkaResource
+from adnomaly_dagster.resources import FlinkResource, KafkaResource, PrometheusResource
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources={"kafka": KafkaResource(), "flink": FlinkResource()})
+    return dg.Definitions(
+        resources={
+            "kafka": KafkaResource(),
+            "flink": FlinkResource(),
+            "prometheus": PrometheusResource(),
+        }
+    )

@@ -11,7 +11,7 @@ import json
 import dagster as dg
 
 from adnomaly_dagster import health
-from adnomaly_dagster.resources import FlinkResource, KafkaResource, PostgresResource
+from adnomaly_dagster.resources import PostgresResource, PrometheusResource
 from streaming.settings import Settings, load_settings
 
 
@@ -27,7 +27,11 @@ def _landed(
 def _observations(reading: health.Reading, settings: Settings) -> list[dg.AssetObservation]:
     """The streams' figures, plotted over time on the topics' pages."""
     lag_of = {
-        topic: {f"lag {g}": reading.lags[g] for g, t in settings.group_topics.items() if t == topic}
+        topic: {
+            f"lag {g}": reading.lags[g]
+            for g, t in settings.group_topics.items()
+            if t == topic and g in reading.lags  # a group none of whose members runs: no figure
+        }
         for topic in (settings.topic, settings.features_topic)
     }
     return [
@@ -56,12 +60,11 @@ def _observations(reading: health.Reading, settings: Settings) -> list[dg.AssetO
 )
 def stream_health(
     context: dg.SensorEvaluationContext,
-    kafka: KafkaResource,
+    prometheus: PrometheusResource,
     postgres: PostgresResource,
-    flink: FlinkResource,
 ) -> dg.SensorResult:
     settings = load_settings()
-    reading = health.read(settings, kafka, postgres, flink)
+    reading = health.read(settings, prometheus, postgres)
     seen = json.loads(context.cursor or "{}")
     events: list[dg.AssetMaterialization | dg.AssetObservation | dg.AssetCheckEvaluation] = [
         *health.evaluate(reading, settings),
@@ -75,7 +78,7 @@ def stream_health(
             "newest_window_end",
         ),
     ]
-    if "kafka" not in reading.errors:
+    if "prometheus" not in reading.errors:
         events += _observations(reading, settings)
     cursor = {
         "event": str(reading.newest_event) if reading.newest_event else seen.get("event"),
