@@ -32,18 +32,29 @@ def _http_json(url: str) -> object:
         return json.loads(resp.read() or b"null")
 
 
-def kafka(settings: Settings) -> tuple[bool, str]:
-    from confluent_kafka.admin import AdminClient
+def kafka_node(node: int) -> Probe:
+    """Kafka node `node` answers a metadata request on its own port (bootstrapping from it
+    alone, so another node cannot answer for it)."""
 
-    ok, detail = _tcp(settings.kafka_port)
-    if not ok:
-        return ok, detail
-    admin = AdminClient(base_config(settings, "adnomaly-health"))
-    try:
-        meta = admin.list_topics(timeout=TIMEOUT_S)
-    except Exception as exc:  # noqa: BLE001 (a probe reports, it never raises)
-        return False, f"metadata request failed: {exc}"
-    return True, f"{len(meta.brokers)} broker(s), {len(meta.topics)} topic(s)"
+    def probe(settings: Settings) -> tuple[bool, str]:
+        from confluent_kafka.admin import AdminClient
+
+        port = next(p for n, p, _ in settings.kafka_nodes if n == node)
+        ok, detail = _tcp(port)
+        if not ok:
+            return ok, detail
+        config = base_config(settings, "adnomaly-health")
+        admin = AdminClient({**config, "bootstrap.servers": f"127.0.0.1:{port}"})
+        try:
+            meta = admin.list_topics(timeout=TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 (a probe reports, it never raises)
+            return False, f"metadata request failed: {exc}"
+        return True, f"{len(meta.brokers)} broker(s), {len(meta.topics)} topic(s)"
+
+    return probe
+
+
+kafka = kafka_node(1)
 
 
 def postgres(settings: Settings) -> tuple[bool, str]:
@@ -95,14 +106,23 @@ def flink_jobmanager(settings: Settings) -> tuple[bool, str]:
     )
 
 
-def flink_taskmanager(settings: Settings) -> tuple[bool, str]:
-    try:
-        overview = _http_json(f"{settings.flink_rest_url}/overview")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return False, f"JobManager unreachable: {exc}"
-    assert isinstance(overview, dict)
-    tms, slots = overview.get("taskmanagers", 0), overview.get("slots-total", 0)
-    return bool(tms), f"{tms} TaskManager(s) registered, {slots} slot(s)"
+def flink_taskmanagers(count: int) -> Probe:
+    """At least `count` TaskManagers registered with the JobManager (the HA profile's second
+    is healthy once two are)."""
+
+    def probe(settings: Settings) -> tuple[bool, str]:
+        try:
+            overview = _http_json(f"{settings.flink_rest_url}/overview")
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            return False, f"JobManager unreachable: {exc}"
+        assert isinstance(overview, dict)
+        tms, slots = overview.get("taskmanagers", 0), overview.get("slots-total", 0)
+        return tms >= count, f"{tms} TaskManager(s) registered, {slots} slot(s)"
+
+    return probe
+
+
+flink_taskmanager = flink_taskmanagers(1)
 
 
 _LOCATIONS = json.dumps(
@@ -196,11 +216,14 @@ PROBES: dict[str, Probe] = {
     "postgres-exporter": _exporter("postgres-exporter", "pg_up"),
     "redis-exporter": _exporter("redis-exporter", "redis_up"),
     "kafka": kafka,
+    "kafka-2": kafka_node(2),
+    "kafka-3": kafka_node(3),
     "postgres": postgres,
     "redis": redis_probe,
     "minio": minio,
     "flink-jobmanager": flink_jobmanager,
     "flink-taskmanager": flink_taskmanager,
+    "flink-taskmanager-2": flink_taskmanagers(2),
     "dagster": dagster,
     "ui": ui,
     "pgadmin": pgadmin,

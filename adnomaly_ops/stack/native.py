@@ -13,7 +13,13 @@ from pathlib import Path
 
 from adnomaly_ops.stack import health, kafka_auth, provision
 from adnomaly_ops.stack.render import render_all, render_postgres_conf
-from adnomaly_ops.stack.services import Service, all_services, dagster_service, infra_services
+from adnomaly_ops.stack.services import (
+    Service,
+    all_services,
+    dagster_service,
+    infra_services,
+    kafka_dir,
+)
 from adnomaly_ops.stack.supervisor import Supervisor
 from adnomaly_ops.stack.tools import Tools, tools_for
 from streaming.kafka.config import SASL_MECHANISM
@@ -56,9 +62,24 @@ def _init_postgres(settings: Settings, tools: Tools) -> None:
 
 
 def _init_kafka(settings: Settings, tools: Tools) -> None:
-    """Format the storage once, with every principal's SCRAM credential in the first metadata:
-    the broker's own (admin) must exist before it can authenticate to itself at all."""
-    data = settings.state_dir / "kafka" / "data"
+    """Format each node's storage once, with every principal's SCRAM credential in the first
+    metadata: the broker's own (admin) must exist before it can authenticate to itself at all.
+    The HA profile's nodes share one cluster id (a node formatted before keeps its own)."""
+    dirs = [kafka_dir(settings, node) for node, _, _ in settings.kafka_nodes]
+    known = [
+        d / "data" / "adnomaly-scram" for d in dirs if (d / "data" / "adnomaly-scram").exists()
+    ]
+    cluster_id = (
+        known[0].read_text().strip()
+        if known
+        else base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    )
+    for conf in dirs:
+        _format_kafka(settings, tools, conf, cluster_id)
+
+
+def _format_kafka(settings: Settings, tools: Tools, conf: Path, cluster_id: str) -> None:
+    data = conf / "data"
     marker = data / "adnomaly-scram"
     if (data / "meta.properties").exists():
         if not marker.exists():
@@ -68,16 +89,38 @@ def _init_kafka(settings: Settings, tools: Tools) -> None:
                 "topics are lost) to format it anew"
             )
         return
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
     argv = ["java", "-cp", f"{tools.kafka_libs}/*", "kafka.tools.StorageTool", "format"]
-    argv += ["-t", cluster_id, "-c", str(settings.state_dir / "kafka" / "server.properties")]
+    argv += ["-t", cluster_id, "-c", str(conf / "server.properties")]
     for principal in PRINCIPALS:
         password = settings.kafka_password(principal)
         if any(c in password for c in "[],="):
             raise ValueError(f"the {principal} Kafka password may not contain [ ] , or =")
         argv += ["--add-scram", f"{SASL_MECHANISM}=[name={principal},password={password}]"]
-    _run(argv, "kafka storage format")
+    _run(argv, f"kafka storage format ({data})")
     marker.write_text(cluster_id)
+
+
+def _check_profile(settings: Settings) -> None:
+    """A state dir belongs to one profile: the sinks keep their Kafka offsets in PostgreSQL, and
+    the other profile's Kafka cluster has other offsets for the same partitions."""
+    marker = settings.state_dir / "profile"
+    if marker.exists():
+        made = marker.read_text().strip()
+        if made != settings.profile:
+            raise RuntimeError(
+                f"{settings.state_dir} holds a stack of the {made!r} profile, not "
+                f"ADNOMALY_PROFILE={settings.profile!r}: `adnomaly stack down`, then use another "
+                f"ADNOMALY_STATE_DIR for this profile (or delete that directory)"
+            )
+        return
+    legacy = (settings.state_dir / "kafka" / "data" / "meta.properties").exists()
+    if settings.ha and legacy:
+        raise RuntimeError(
+            f"{settings.state_dir} holds a single-node stack: use another ADNOMALY_STATE_DIR for "
+            "ADNOMALY_PROFILE=ha (or delete that directory)"
+        )
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(settings.profile + "\n")
 
 
 def _run(argv: list[str], what: str) -> None:
@@ -91,6 +134,7 @@ def up(settings: Settings, deadline_s: float = 240.0) -> list[ServiceStatus]:
     tools = tools_for(settings)
     tools.check()
     settings.require_pgadmin_password()
+    _check_profile(settings)
     services = all_services(settings, tools)
     render_all(settings, tools, services)
     _init_kafka(settings, tools)

@@ -14,7 +14,14 @@ import sys
 from pathlib import Path
 from string import Template
 
-from adnomaly_ops.stack.services import Service, service_env
+from adnomaly_ops.stack.services import (
+    Service,
+    kafka_dir,
+    kafka_name,
+    minio_drive_dirs,
+    service_env,
+    taskmanagers,
+)
 from adnomaly_ops.stack.tools import Tools
 from streaming.settings import PROJECT_ROOT, Settings
 
@@ -33,26 +40,11 @@ def _render(template: str, target: Path, mode: int = 0o644, **values: object) ->
 def render_all(settings: Settings, tools: Tools, services: list[Service]) -> Path:
     """Write every service config and supervisord.conf; returns the supervisord.conf path."""
     state = settings.state_dir
-    for sub in (
-        "logs",
-        "supervisor",
-        "kafka/data",
-        "redis",
-        "minio/data",
-        "flink/run",
-        "flink/log",
-    ):
+    for sub in ("logs", "supervisor", "redis", "flink/run", "flink/log"):
         (state / sub).mkdir(parents=True, exist_ok=True)
-
-    _render(
-        "kafka-server.properties",
-        state / "kafka" / "server.properties",
-        mode=0o600,
-        kafka_port=settings.kafka_port,
-        controller_port=settings.kafka_controller_port,
-        data_dir=state / "kafka" / "data",
-        admin_password=_jaas_safe(settings.kafka_password("admin"), "KAFKA_ADMIN_PASSWORD"),
-    )
+    for drive in minio_drive_dirs(settings):
+        drive.mkdir(parents=True, exist_ok=True)
+    _render_kafka(settings)
     shutil.copyfile(TEMPLATES / "kafka-log4j2.yaml", state / "kafka" / "log4j2.yaml")
     _render(
         "redis.conf",
@@ -73,6 +65,30 @@ def render_all(settings: Settings, tools: Tools, services: list[Service]) -> Pat
     return _render_supervisor(settings, services)
 
 
+def _render_kafka(settings: Settings) -> None:
+    """One server.properties per node; in the HA profile every node votes in a quorum of three
+    and every internal topic has 3 replicas, 2 in sync for a write."""
+    nodes = settings.kafka_nodes
+    voters = ",".join(f"{node}@127.0.0.1:{controller}" for node, _, controller in nodes)
+    admin = _jaas_safe(settings.kafka_password("admin"), "KAFKA_ADMIN_PASSWORD")
+    for node, port, controller in nodes:
+        conf = kafka_dir(settings, node)
+        (conf / "data").mkdir(parents=True, exist_ok=True)
+        _render(
+            "kafka-server.properties",
+            conf / "server.properties",
+            mode=0o600,
+            node_id=node,
+            voters=voters,
+            kafka_port=port,
+            controller_port=controller,
+            data_dir=conf / "data",
+            admin_password=admin,
+            replication_factor=settings.replication_factor,
+            min_isr=settings.min_insync_replicas,
+        )
+
+
 def _render_flink(settings: Settings, tools: Tools) -> None:
     conf = settings.state_dir / "flink" / "conf"
     conf.mkdir(parents=True, exist_ok=True)
@@ -88,7 +104,9 @@ def _render_flink(settings: Settings, tools: Tools) -> None:
         state_dir=settings.state_dir / "flink",
         python=sys.executable,
         java_opts=_wheel_java_opts(tools),
-        prom_ports="{}-{}".format(*(settings.metrics_ports[f"flink-{r}"] for r in FLINK_ROLES)),
+        prom_ports="{}-{}".format(
+            *(settings.metrics_ports[name] for name in flink_ports(settings))
+        ),
     )
     for name in ("log4j-console.properties", "log4j-cli.properties", "logback-console.xml"):
         shutil.copyfile(tools.pyflink_home / "conf" / name, conf / name)
@@ -103,7 +121,16 @@ def _jaas_safe(value: str, name: str) -> str:
     return value
 
 
-FLINK_ROLES = ("jobmanager", "taskmanager")
+def flink_ports(settings: Settings) -> tuple[str, str]:
+    """The first and last metrics port names of the Flink processes' reporter range."""
+    last = taskmanagers(settings)[-1][0]
+    return "flink-jobmanager", last
+
+
+def _targets(ports: list[int]) -> str:
+    return ", ".join(f'"127.0.0.1:{port}"' for port in ports)
+
+
 # the project's services Prometheus scrapes every 5 s (tier=app; the servers are tier=server)
 APP_JOBS = ("generator", "db-sink", "lake-sink", "feast-ingestor", "detector")
 
@@ -127,12 +154,13 @@ def _render_monitoring(settings: Settings) -> None:
         alertmanager_port=settings.alertmanager_port,
         rules_file=root / "alert-rules.yml",
         project_jobs=jobs.rstrip("\n"),
-        kafka_port=ports["kafka"],
+        kafka_targets=_targets([ports[kafka_name(node)] for node, _, _ in settings.kafka_nodes]),
         postgres_port=ports["postgres-exporter"],
         redis_port=ports["redis-exporter"],
         minio_port=settings.minio_port,
-        flink_jm_port=ports["flink-jobmanager"],
-        flink_tm_port=ports["flink-taskmanager"],
+        flink_targets=_targets(
+            [ports["flink-jobmanager"], *(ports[name] for name, _ in taskmanagers(settings))]
+        ),
     )
     _render(
         "alert-rules.yml",

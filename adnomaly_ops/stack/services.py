@@ -37,8 +37,6 @@ class Service:
 def infra_services(settings: Settings, tools: Tools) -> list[Service]:
     """The servers of design.md's stack table, in start order."""
     state = settings.state_dir
-    metrics, jmx_config = settings.metrics_ports, state / "monitoring" / "kafka-jmx-exporter.yaml"
-    java_heap = ["-Xms256m", "-Xmx1g", "-XX:+UseG1GC"]
     flink_env = {
         "FLINK_CONF_DIR": str(state / "flink" / "conf"),
         "FLINK_LIB_DIR": str(tools.flink_lib),
@@ -48,22 +46,7 @@ def infra_services(settings: Settings, tools: Tools) -> list[Service]:
     }
     flink_bin = tools.pyflink_home / "bin"
     return [
-        Service(
-            name="kafka",
-            command=[
-                "java",
-                *java_heap,
-                f"-Dlog4j2.configurationFile={state / 'kafka' / 'log4j2.yaml'}",
-                f"-javaagent:{tools.jmx_agent}=127.0.0.1:{metrics['kafka']}:{jmx_config}",
-                "-cp",
-                f"{tools.kafka_libs}/*",
-                "kafka.Kafka",
-                str(state / "kafka" / "server.properties"),
-            ],
-            ports={"kafka": settings.kafka_port, "controller": settings.kafka_controller_port},
-            health="kafka",
-            env_names=("KAFKA_BOOTSTRAP", "TOPIC"),
-        ),
+        *kafka_services(settings, tools),
         Service(
             name="postgres",
             command=[
@@ -108,7 +91,7 @@ def infra_services(settings: Settings, tools: Tools) -> list[Service]:
             command=[
                 str(tools.minio),
                 "server",
-                str(state / "minio" / "data"),
+                *minio_drives(settings),
                 "--address",
                 f"127.0.0.1:{settings.minio_port}",
                 "--console-address",
@@ -133,16 +116,89 @@ def infra_services(settings: Settings, tools: Tools) -> list[Service]:
             health="flink-jobmanager",
             env_names=("FLINK_REST_URL",),
         ),
-        Service(
-            name="flink-taskmanager",
-            command=[str(flink_bin / "taskmanager.sh"), "start-foreground"],
-            ports={},
-            env=flink_env,
-            health="flink-taskmanager",
-            env_names=("FLINK_REST_URL",),
+        *(
+            Service(
+                name=name,
+                command=[str(flink_bin / "taskmanager.sh"), "start-foreground", *dynamic],
+                ports={},
+                env=flink_env,
+                health=name,
+                env_names=("FLINK_REST_URL",),
+            )
+            for name, dynamic in taskmanagers(settings)
         ),
         *monitoring_services(settings),
     ]
+
+
+def kafka_dir(settings: Settings, node: int) -> Path:
+    """Where Kafka node `node` keeps its config and data: <state>/kafka for the single node,
+    <state>/kafka/node-N in the HA profile (its storage is formatted for a quorum of three)."""
+    root = settings.state_dir / "kafka"
+    return root / f"node-{node}" if settings.ha else root
+
+
+def kafka_name(node: int) -> str:
+    """Node 1 is `kafka` in both profiles, so tooling that restarts `kafka` works on either."""
+    return "kafka" if node == 1 else f"kafka-{node}"
+
+
+def kafka_services(settings: Settings, tools: Tools) -> list[Service]:
+    """One combined broker+controller per node; the HA profile's three run at a small heap
+    (3 JVMs beside Flink's on a 24 GiB machine)."""
+    heap = ["-Xms256m", "-Xmx512m"] if settings.ha else ["-Xms256m", "-Xmx1g"]
+    jmx_config = settings.state_dir / "monitoring" / "kafka-jmx-exporter.yaml"
+    services = []
+    for node, port, controller in settings.kafka_nodes:
+        name, conf = kafka_name(node), kafka_dir(settings, node)
+        metrics = settings.metrics_ports[name]
+        services.append(
+            Service(
+                name=name,
+                command=[
+                    "java",
+                    *heap,
+                    "-XX:+UseG1GC",
+                    f"-Dlog4j2.configurationFile={settings.state_dir / 'kafka' / 'log4j2.yaml'}",
+                    f"-javaagent:{tools.jmx_agent}=127.0.0.1:{metrics}:{jmx_config}",
+                    "-cp",
+                    f"{tools.kafka_libs}/*",
+                    "kafka.Kafka",
+                    str(conf / "server.properties"),
+                ],
+                ports={"kafka": port, "controller": controller},
+                health=name,
+                env_names=("KAFKA_BOOTSTRAP", "TOPIC"),
+            )
+        )
+    return services
+
+
+def minio_drives(settings: Settings) -> list[str]:
+    """One data dir, or in the HA profile an erasure-coded set over 4 drives (MinIO expands
+    `{1...4}` itself), which keeps serving reads and writes with one drive lost."""
+    root = settings.state_dir / "minio"
+    return [str(root / "drive{1...4}")] if settings.ha else [str(root / "data")]
+
+
+def minio_drive_dirs(settings: Settings) -> list[Path]:
+    root = settings.state_dir / "minio"
+    return [root / f"drive{i}" for i in range(1, 5)] if settings.ha else [root / "data"]
+
+
+def taskmanagers(settings: Settings) -> list[tuple[str, list[str]]]:
+    """(service name, dynamic properties) of each TaskManager: the second one takes its own RPC
+    and data ports (the first's + 2, right after the rendered config's)."""
+    rpc = settings.flink_rpc_port
+    managers: list[tuple[str, list[str]]] = [("flink-taskmanager", [])]
+    if settings.ha:
+        managers.append(
+            (
+                "flink-taskmanager-2",
+                [f"-Dtaskmanager.rpc.port={rpc + 4}", f"-Dtaskmanager.data.port={rpc + 5}"],
+            )
+        )
+    return managers
 
 
 def monitoring_services(settings: Settings) -> list[Service]:
@@ -242,9 +298,39 @@ def dagster_service(settings: Settings) -> Service:
 EXPORTING = {"ADNOMALY_EXPORT_METRICS": "1"}
 
 
+# the consuming services the HA profile runs twice, in one consumer group each
+SCALED = ("db-sink", "lake-sink", "feast-ingestor", "detector")
+
+
+def service_kind(name: str) -> str:
+    """`db-sink-2` is an instance of `db-sink`: same principal, role and command."""
+    base, _, number = name.rpartition("-")
+    return base if number.isdigit() and base in SCALED else name
+
+
+def scaled(service: Service, instance: int) -> Service:
+    """Instance `instance` of a consuming service: its own --instance-id (a static member of
+    the same group) and its own metrics port (METRICS_OFFSETS)."""
+    name = f"{service.name}-{instance}"
+    command = [
+        f"{service.name}-{instance}" if part == f"{service.name}-1" else part
+        for part in service.command
+    ]
+    return replace(service, name=name, command=command)
+
+
 def app_services(settings: Settings) -> list[Service]:
     """The project's long-running Python services; they join the same supervisor but start on
-    demand (`adnomaly stack start NAME`) so `make up` brings up only the servers."""
+    demand (`adnomaly stack start NAME`) so `make up` brings up only the servers. The HA
+    profile adds a second instance of each consuming service (`db-sink-2`, ...)."""
+    services = _app_services(settings)
+    extra = [
+        scaled(s, i) for s in services if s.name in SCALED for i in range(2, settings.instances + 1)
+    ]
+    return [*services, *extra]
+
+
+def _app_services(settings: Settings) -> list[Service]:
     cli = [sys.executable, "-m", "adnomaly_cli"]
     return [
         Service(
@@ -326,6 +412,7 @@ def service_env(settings: Settings, name: str) -> dict[str, str]:
     """The stack's settings for supervised service `name`, with only its own credentials: its
     Kafka principal's password, and its PostgreSQL role as DB_USER/DB_PASSWORD. No override
     (KAFKA_PRINCIPAL, DB_ROLE) is passed on: a service is always itself."""
+    name = service_kind(name)
     own_kafka = str(
         Settings.model_fields[settings.kafka_password_field(KAFKA_PRINCIPAL_OF[name])].alias
     )
