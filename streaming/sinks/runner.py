@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from numpy.typing import NDArray
 
 from streaming.kafka.config import consumer_config
@@ -30,6 +30,19 @@ from streaming.sinks.dlq import DeadLetters
 from streaming.sinks.records import Accepted, split
 
 log = logging.getLogger("adnomaly.sink")
+
+COMMIT_RETRY_S = 60.0
+# the group coordinator is restarting or moving: the same commit succeeds a little later
+_COORDINATOR_MOVING = frozenset(
+    {
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError._TRANSPORT,
+        KafkaError._TIMED_OUT,
+    }
+)
 
 
 class TransientWriteError(RuntimeError):
@@ -125,7 +138,7 @@ class SinkRunner:
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Commit what is already being written; records of revoked partitions not yet handed
         # over are dropped uncommitted: their next owner re-reads them, writes are idempotent.
-        self._reap(block=True)
+        self._reap(block=True, revoking=True)
         revoked = {tp.partition for tp in partitions}
         self.writer.discard(revoked)
         for p in revoked:
@@ -245,7 +258,50 @@ class SinkRunner:
                 time.sleep(backoff)  # bounded exponential backoff while the store is down
                 backoff = min(backoff * 2, self.max_backoff_s)
 
-    def _reap(self, block: bool) -> None:
+    def _commit(self, offsets: list[TopicPartition], retry: bool) -> bool:
+        """Commit a written batch, retrying while the group coordinator moves (a broker
+        restart). No later batch is written before this one is committed: a writer that names
+        its output by first offset (the lake) would otherwise leave objects that a replay from
+        the committed offset, split differently, does not overwrite. When the commit cannot
+        be made (the partitions went to another member, or COMMIT_RETRY_S passed), the
+        partitions are rewound to their committed offsets so the next write starts exactly
+        where any replay starts."""
+        end = time.monotonic() + COMMIT_RETRY_S
+        backoff = 0.2
+        while True:
+            try:
+                self.consumer.commit(offsets=offsets, asynchronous=False)
+                return True
+            except KafkaException as exc:
+                moving = exc.args[0].code() in _COORDINATOR_MOVING
+                if retry and moving and time.monotonic() < end and not self.stopping:
+                    log.warning("offset commit failed, retrying in %.1fs: %s", backoff, exc)
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                log.warning("offset commit failed (records will be re-read): %s", exc)
+                self._rewind({tp.partition for tp in offsets})
+                return False
+
+    def _rewind(self, partitions: set[int]) -> None:
+        """Forget what was read past the committed offsets of `partitions` and read on from
+        there (a partition no longer ours is its new owner's to re-read)."""
+        self.writer.discard(partitions)
+        for p in partitions:
+            self.pending.offsets.pop(p, None)
+            self.pending.rejects.pop(p, None)
+        try:
+            wanted = [TopicPartition(self.topic, p) for p in partitions]
+            for tp in self.consumer.committed(wanted, timeout=10):
+                self.consumer.seek(
+                    TopicPartition(
+                        tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+                    )
+                )
+        except KafkaException as exc:
+            log.warning("rewind to the committed offsets failed: %s", exc)
+
+    def _reap(self, block: bool, revoking: bool = False) -> None:
         """Commit the in-flight batch's offsets once its write is durable and its rejects are
         acknowledged by the DLQ."""
         if self.inflight is None or not (block or self.inflight[1].done()):
@@ -257,12 +313,7 @@ class SinkRunner:
             return
         self.dlq.flush()
         offsets = [TopicPartition(self.topic, p, o + 1) for p, o in batch.offsets.items()]
-        try:
-            self.consumer.commit(offsets=offsets, asynchronous=False)
-        except KafkaException as exc:
-            # e.g. a rebalance took the partitions: the new owner re-reads, writes are idempotent
-            log.warning("offset commit failed (records will be re-read): %s", exc)
-        else:
+        if self._commit(offsets, retry=not revoking):
             self.metrics.lag(self.consumer, offsets)
         if self.on_commit is not None:
             self.on_commit(np.concatenate(batch.times) if batch.times else np.zeros(0, np.int64))
