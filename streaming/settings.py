@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     max_consumer_lag: int = Field(100_000, alias="ADNOMALY_MAX_LAG", ge=0)
     max_seconds_since_event: PositiveFloat = Field(600.0, alias="ADNOMALY_MAX_SECONDS_SINCE_EVENT")
     max_dlq_growth: int = Field(100, alias="ADNOMALY_MAX_DLQ_GROWTH", ge=0)  # per 10 minutes
+    # live model quality: where the Dagster check on detection_live_quality turns red
+    min_live_precision: float = Field(0.5, alias="ADNOMALY_MIN_LIVE_PRECISION", ge=0, le=1)
+    min_live_recall: float = Field(0.5, alias="ADNOMALY_MIN_LIVE_RECALL", ge=0, le=1)
 
     # the incidents app (adnomaly_app); it refuses to start while UI_PASSWORD is unset
     ui_host: str = Field("127.0.0.1", alias="UI_HOST")
