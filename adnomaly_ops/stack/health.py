@@ -85,11 +85,14 @@ def redis_probe(settings: Settings) -> tuple[bool, str]:
 
 
 def minio(settings: Settings) -> tuple[bool, str]:
+    """Live; in the HA profile, the erasure set has its write quorum (a server still waiting
+    for its drives is live but refuses every request)."""
+    check = "cluster" if settings.ha else "live"
     try:
         with urllib.request.urlopen(  # noqa: S310 (loopback URL)
-            f"{settings.minio_url}/minio/health/live", timeout=TIMEOUT_S
+            f"{settings.minio_url}/minio/health/{check}", timeout=TIMEOUT_S
         ) as resp:
-            return resp.status == 200, f"live (HTTP {resp.status})"
+            return resp.status == 200, f"{check} (HTTP {resp.status})"
     except (urllib.error.URLError, OSError) as exc:
         return False, str(exc)
 

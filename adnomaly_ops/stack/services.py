@@ -104,7 +104,10 @@ def infra_services(settings: Settings, tools: Tools) -> list[Service]:
                 "MINIO_UPDATE": "off",
                 "MINIO_BROWSER_REDIRECT": "off",
                 "MINIO_PROMETHEUS_AUTH_TYPE": "public",  # /minio/v2/metrics/* without a token
-            },
+            }
+            # the HA profile's 4 drives are directories on one disk: MinIO refuses drives on
+            # the root disk unless told this is a test setup
+            | ({"MINIO_CI_CD": "on"} if settings.ha else {}),
             health="minio",
             env_names=("MINIO_ENDPOINT", "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "MINIO_BUCKET"),
         ),
