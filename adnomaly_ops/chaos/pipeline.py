@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from adnomaly_ops.chaos.faults import APP_SERVICES, flink_running, wait_until
+from adnomaly_ops.stack.services import app_services, service_kind
 from adnomaly_ops.stack.supervisor import Supervisor
 from streaming.db.connect import connect
 from streaming.db.migrations import migrate
@@ -65,18 +66,24 @@ def prepare(settings: Settings, say: Callable[[str], None]) -> Restore:
         sup.stop("generator")  # the experiment must know every event it checks
         restore.paused_generator = True
         say("paused the supervised generator for the run")
-    for name in APP_SERVICES:
+    names = pipeline_services(settings)
+    for name in names:
         if procs.get(name, {}).get("statename") != "RUNNING":
             sup.start(name)
             restore.started.append(name)
-    if wait_until(lambda: all(_running(sup, n) for n in APP_SERVICES), 60) is None:
-        raise PipelineError(f"pipeline services not all RUNNING after 60 s: {APP_SERVICES}")
+    if wait_until(lambda: all(_running(sup, n) for n in names), 60) is None:
+        raise PipelineError(f"pipeline services not all RUNNING after 60 s: {names}")
     # a service is RUNNING before its consumer joined: load sent before that would count
     # the services' start-up (imports, group join) as pipeline latency
     if wait_until(lambda: _groups_assigned(settings), 120) is None:
         groups = sorted(service_groups(settings))
         raise PipelineError(f"consumer groups {groups} have no assigned member after 120 s")
     return restore
+
+
+def pipeline_services(settings: Settings) -> list[str]:
+    """The consuming services, each instance the profile runs (HA: `db-sink` and `db-sink-2`)."""
+    return [s.name for s in app_services(settings) if service_kind(s.name) in APP_SERVICES]
 
 
 def service_groups(settings: Settings) -> dict[str, str]:
