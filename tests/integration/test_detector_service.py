@@ -173,6 +173,8 @@ def test_scores_groups_and_continues_an_incident_after_a_restart(stack: Settings
     assert all(r.startswith("cpc_avg") for r in flagged["reason"])
     ours = [a for a in _alerts(stack, alerts, 1) if a["incident_key"] == key]
     assert [a["status"] for a in ours] == ["open"]
+    # the alert says which view of which feature drove it, with the calibrated score
+    assert ours[0]["drivers"]["cpc_avg"]["view"] == "seasonal" and ours[0]["peak_score"] >= 0.5
     assert _committed_everything(stack, topic, group)
     dlq = [
         m
