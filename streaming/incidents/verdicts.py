@@ -102,9 +102,11 @@ def current_verdicts(conn: psycopg.Connection, ids: list[str]) -> dict[str, Verd
     if not ids:
         return {}
     with conn.transaction():
-        rows = conn.execute(
-            "SELECT incident_id, verdict, analyst, decided_at, note"
-            " FROM incident_current_verdicts WHERE incident_id = ANY(%s)",
+        rows = conn.execute(  # the view incident_current_verdicts, on the table itself: a
+            # service role is granted tables (streaming/db/roles.py), not views
+            "SELECT DISTINCT ON (incident_id) incident_id, verdict, analyst, decided_at, note"
+            " FROM incident_verdicts WHERE incident_id = ANY(%s)"
+            " ORDER BY incident_id, decided_at DESC, id DESC",
             (ids,),
         ).fetchall()
     return {r[0]: VerdictRecord(r[0], Verdict(r[1]), r[2], r[3], r[4]) for r in rows}
