@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
 _LAG_BLOCK = 64  # lags per vectorised block of the shape view
+_ROW_CHUNK = 20_000  # rows per block of the shape view: memory ~ _LAG_BLOCK x this x 8 bytes
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,21 @@ def seasonal_median(ts: NDArray[np.int64], x: Array, config: ViewConfig) -> Arra
     return result
 
 
-def left_neighbour_distance(x: Array, m: int, history: int) -> Array:
+def left_neighbour_distance(x: Array, m: int, history: int, chunk: int = _ROW_CHUNK) -> Array:
     """RMS distance from the stretch of `m` values ending at each row to the closest earlier
     stretch ending at least m/4 rows before it and at most `history` rows before it; NaN
-    until one exists. One cumulative sum per lag: O(rows x history), no m factor."""
+    until one exists. One cumulative sum per lag: O(rows x history), no m factor; rows are
+    done `chunk` at a time (with the history they need), which bounds memory on long files
+    and gives the same result."""
+    result = np.full(x.size, np.nan)
+    for start in range(0, x.size, chunk):
+        stop = min(start + chunk, x.size)
+        lo = max(0, start - history - m + 1)
+        result[start:stop] = _left_distance(x[lo:stop], m, history)[start - lo :]
+    return result
+
+
+def _left_distance(x: Array, m: int, history: int) -> Array:
     n = x.size
     best = np.full(n, np.inf)
     excl = max(m // 4, 1)

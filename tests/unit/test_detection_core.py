@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from streaming.detection import core
+from streaming.detection import core, views
 from streaming.detection.series import score_detail
 
 N = 4000
@@ -56,3 +56,13 @@ def test_upper_tail_is_exact_then_asymptotic_and_monotone() -> None:
 def test_novelty_keeps_only_the_onset_of_an_episode() -> None:
     score = np.array([0.1, 0.9, 0.95, 0.9, 0.2, 0.1])
     assert core.novelty(score, quiet=3).tolist() == [0.1, 0.9, 0.95, 0.0, 0.0, 0.0]
+
+
+def test_the_shape_view_is_the_same_in_row_chunks_and_finds_a_new_pattern() -> None:
+    rng = np.random.default_rng(9)
+    x = np.tile(np.sin(np.linspace(0, 2 * math.pi, 50)), 60) + rng.normal(0, 0.01, 3000)
+    x[2500:2524] = 0.0  # a flat stretch the repeating wave never had
+    whole = views._left_distance(x, 24, 400)
+    chunked = views.left_neighbour_distance(x, 24, 400, chunk=700)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-6, equal_nan=True)
+    assert np.nanargmax(whole[500:]) + 500 in range(2500, 2530)
