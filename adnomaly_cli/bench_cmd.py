@@ -177,6 +177,62 @@ def soak(
         raise typer.Exit(1)
 
 
+@app.command()
+def capacity(
+    as_json: Json = False,
+    start: Annotated[float, typer.Option(min=1, help="events/s of the first step")] = 5_000,
+    step: Annotated[float, typer.Option(min=1, help="events/s added each step")] = 5_000,
+    max_eps: Annotated[float, typer.Option(min=1, help="highest rate tried")] = 80_000,
+    step_seconds: Annotated[float, typer.Option(min=10, help="seconds of load per step")] = 40,
+    max_minutes: Annotated[float, typer.Option(min=1, help="bound on the whole run")] = 20,
+) -> None:
+    """The whole pipeline at rising rates until it stops keeping up (lag grows through a step,
+    or produce→PostgreSQL p99 > 1 s): the highest sustained rate, each service's CPU share at
+    it, and a chart (rate, lag, p99 per step)."""
+    from rich.table import Table
+
+    from adnomaly_ops.bench.capacity import bench_capacity
+    from adnomaly_ops.chaos.pipeline import PipelineError
+
+    try:
+        result = bench_capacity(
+            get_settings(),
+            start_eps=start,
+            step_eps=step,
+            max_eps=max_eps,
+            step_s=step_seconds,
+            max_minutes=max_minutes,
+            say=lambda m: console.print(f"[dim]{m}"),
+        )
+    except PipelineError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    x = result.extra
+    table = Table(title=f"capacity steps ({x['profile']} profile)")
+    for col in ("offered/s", "delivered/s", "stored/s", "p99 ms", "lag growth", "verdict"):
+        table.add_column(col, justify="left" if col == "verdict" else "right")
+    for s in x["steps"]:
+        growth = max(s["lag_growth"].values(), default=0)
+        table.add_row(
+            f"{s['rate']:,}",
+            f"{s['produced_eps']:,}",
+            f"{s['stored_eps']:,}",
+            f"{s['p99_ms']:,.0f}",
+            f"{growth:,}",
+            s["verdict"],
+        )
+    console.print(table)
+    limit = f"{result.limit_eps:,.0f}/s" if result.limit_eps else x["limit_is"]
+    console.print(
+        f"sustained {result.throughput_eps:,.0f} events/s; fell behind at {limit}; CPU share at "
+        f"the sustained rate: {x['cpu_share_at_throughput']}; chart {x['chart']}"
+    )
+    if as_json:
+        import json
+
+        print(json.dumps(result.as_dict()))
+
+
 @app.command("all")
 def all_benchmarks(
     runs: Runs = 3,
