@@ -40,6 +40,7 @@ GRANTS: Final[dict[str, list[tuple[str, str]]]] = {
         ("SELECT", "clickstream_events"),
         ("SELECT", "fraud_labels"),
         ("SELECT, INSERT", "incident_verdicts"),
+        ("SELECT", "incident_current_verdicts"),
     ],
     "reader": [
         ("SELECT", table)
@@ -53,6 +54,10 @@ GRANTS: Final[dict[str, list[tuple[str, str]]]] = {
             "warehouse_daily_stats",
             "warehouse_hourly_traffic",
             "incident_verdicts",
+            # views
+            "recent_events",
+            "daily_stats",
+            "incident_current_verdicts",
         )
     ],
 }
