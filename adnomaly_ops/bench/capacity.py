@@ -152,7 +152,7 @@ def _result(
     throughput = best.stored / best.seconds if best else 0.0
     total = sum(best.cpu.values()) if best else 0.0
     return BenchResult(
-        name="capacity",
+        name="capacity" if settings.profile == "single" else f"capacity-{settings.profile}",
         throughput_eps=throughput,
         limit_eps=limit,
         runs=[{"ours_eps": throughput, **({"limit_eps": limit} if limit else {})}],

@@ -25,6 +25,7 @@ Bench = Callable[[Settings, int], BenchResult]
 
 def suite() -> dict[str, Bench]:
     """Name → runner(settings, runs); imports are lazy since some pull in heavy modules."""
+    from adnomaly_ops.bench.capacity import bench_capacity
     from adnomaly_ops.bench.flink import bench_flink
     from adnomaly_ops.bench.latency import bench_latency
     from adnomaly_ops.bench.online import bench_online
@@ -41,6 +42,8 @@ def suite() -> dict[str, Bench]:
         "online": lambda s, r: bench_online(s, r, 50_000, 2_000),
         # the running pipeline end to end (needs `make up`); one long run, not a median
         "soak": lambda s, r: bench_soak(s, 10, 10_000),
+        # the running stack's profile: stored as `capacity`, or `capacity-ha` (run it on each)
+        "capacity": lambda s, r: bench_capacity(s),
     }
 
 
