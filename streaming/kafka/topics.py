@@ -39,16 +39,13 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     # clickstream is keyed by geo|platform (108 keys), so 6 partitions spread them and allow up
     # to 6 consumers per group; labels and the DLQ are small but must outlive the events.
     # In the HA profile every topic has 3 replicas and an acks=all write needs 2 of them.
-    ha = {
-        "replication_factor": settings.replication_factor,
-        "min_insync_replicas": settings.min_insync_replicas if settings.ha else None,
-    }
+    rf, isr = settings.replication_factor, settings.min_insync_replicas if settings.ha else None
     return [
-        TopicSpec(settings.topic, 6, 7 * DAY_MS, "raw click events", **ha),
-        TopicSpec(settings.features_topic, 3, 7 * DAY_MS, "5-minute sliding features", **ha),
-        TopicSpec(settings.anomalies_topic, 3, 30 * DAY_MS, "detector alerts", **ha),
-        TopicSpec(settings.dlq_topic, 3, 30 * DAY_MS, "rejected records with reasons", **ha),
-        TopicSpec(settings.labels_topic, 1, -1, "fraud ground truth (kept forever)", **ha),
+        TopicSpec(settings.topic, 6, 7 * DAY_MS, "raw click events", rf, isr),
+        TopicSpec(settings.features_topic, 3, 7 * DAY_MS, "5-minute sliding features", rf, isr),
+        TopicSpec(settings.anomalies_topic, 3, 30 * DAY_MS, "detector alerts", rf, isr),
+        TopicSpec(settings.dlq_topic, 3, 30 * DAY_MS, "rejected records with reasons", rf, isr),
+        TopicSpec(settings.labels_topic, 1, -1, "fraud ground truth (kept forever)", rf, isr),
     ]
 
 
