@@ -7,7 +7,6 @@ takes effect on the next start.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sys
@@ -23,7 +22,7 @@ from adnomaly_ops.stack.services import (
     taskmanagers,
 )
 from adnomaly_ops.stack.tools import Tools
-from streaming.settings import PROJECT_ROOT, Settings
+from streaming.settings import PROJECT_ROOT, Settings, child_env
 
 TEMPLATES = PROJECT_ROOT / "infra" / "native"
 
@@ -188,7 +187,7 @@ def pgadmin_storage(settings: Settings) -> Path:
 def _render_pgadmin(settings: Settings) -> None:
     root = settings.state_dir / "pgadmin"
     _render(
-        "pgadmin-config.py",
+        "pgadmin-config.py.tmpl",
         root / "config_distro.py",
         data_dir=root / "data",
         port=settings.pgadmin_port,
@@ -238,7 +237,7 @@ def render_postgres_conf(settings: Settings, data_dir: Path, socket_dir: Path) -
 
 
 def _program(service: Service, settings: Settings, priority: int) -> str:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **service.env}
+    env = {"PATH": child_env(settings).get("PATH", "/usr/bin:/bin"), **service.env}
     env_line = ",".join(f'{k}="{_escape(v)}"' for k, v in env.items())
     log = settings.state_dir / "logs" / f"{service.name}.log"
     lines = [

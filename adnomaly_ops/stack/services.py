@@ -35,7 +35,7 @@ class Service:
 
 
 def infra_services(settings: Settings, tools: Tools) -> list[Service]:
-    """The servers of design.md's stack table, in start order."""
+    """The servers of the stack (README, "Web interfaces and logins"), in start order."""
     state = settings.state_dir
     flink_env = {
         "FLINK_CONF_DIR": str(state / "flink" / "conf"),

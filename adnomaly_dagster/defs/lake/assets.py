@@ -18,7 +18,6 @@ from adnomaly_dagster.resources import PostgresResource, S3Resource
 from adnomaly_dagster.tables import markdown_table
 from streaming.contract import ContractError, wire_records
 
-LAKE_PREFIX = "clickstream"
 PARQUET_PREFIX = "parquet/clickstream"
 PREVIEW = ["timestamp", "geo", "platform", "campaign_id", "CTR", "CPC", "conversion"]
 
@@ -28,11 +27,12 @@ def hour_path(key: str) -> str:
     return start.strftime("%Y/%m/%d/%H")
 
 
-def read_hour(s3: Any, bucket: str, key: str) -> tuple[list[bytes], int, int]:
-    """Every JSON line of the hour's raw objects; returns (lines, objects, bytes)."""
+def read_hour(s3: Any, bucket: str, lake_prefix: str, key: str) -> tuple[list[bytes], int, int]:
+    """Every JSON line of the hour's raw objects (under LAKE_PREFIX, where the lake sink writes
+    them); returns (lines, objects, bytes)."""
     lines: list[bytes] = []
     objects = size = 0
-    prefix = f"{LAKE_PREFIX}/{hour_path(key)}/"
+    prefix = f"{lake_prefix}/{hour_path(key)}/"
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
@@ -86,7 +86,8 @@ def lake_hourly_parquet(
     context: dg.AssetExecutionContext, s3: S3Resource, postgres: PostgresResource
 ) -> dg.MaterializeResult:
     client, bucket = s3.client(), s3.bucket
-    lines, objects, raw_bytes = read_hour(client, bucket, context.partition_key)
+    lake_prefix = s3.settings().lake_prefix
+    lines, objects, raw_bytes = read_hour(client, bucket, lake_prefix, context.partition_key)
     records, conformity = contract_conformity(lines)
     frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
     duplicates = int(frame.duplicated("event_id").sum()) if len(frame) else 0

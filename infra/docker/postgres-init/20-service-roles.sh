@@ -9,7 +9,7 @@ for role in generator db_sink lake_sink flink detector ui reader; do
   var="PG_${role^^}_PASSWORD"
   password="${!var:?$var is not set}"
   psql -v ON_ERROR_STOP=1 --username postgres --dbname postgres \
-    -v role="adnomaly_${role}" -v password="$password" <<'SQL'
-CREATE ROLE :"role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD :'password';
+    -v role="adnomaly_${role}" -v pw="$password" <<'SQL'
+CREATE ROLE :"role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD :'pw';
 SQL
 done
