@@ -70,7 +70,7 @@ flink-submit: ## submit the Flink features job (detached; a running copy is left
 tail-features: ## live feature rows (5-minute windows per geo/platform) + late/invalid counts
 	@$(ADNOMALY) tail-features $(ARGS)
 
-db-query: ## the seed's statistics as tables (total, recent, top countries, platforms, high CTR)
+db-query: ## the sample statistics as tables (total, recent, top countries, platforms, high CTR)
 	@$(ADNOMALY) db-query
 
 feast-apply: ## register the Feast repo (feature_repo/) in its registry; rerun after editing it
@@ -85,7 +85,7 @@ detector: ## features topic → scores → anomaly_results + anomalies topic (ne
 feast-ingestor: ## features topic → Feast online store (Redis); Ctrl-C stops after its batch
 	@$(ADNOMALY) features ingest $(ARGS)
 
-feast-test: ## the seed's get_online_features example: fresh US/ios values as a table
+feast-test: ## a get_online_features lookup: fresh US/ios values as a table
 	@$(ADNOMALY) features test $(ARGS)
 
 bench: ## every benchmark (medians, each with its limit) → BENCHMARKS.md and benchmarks.png
