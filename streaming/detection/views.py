@@ -23,6 +23,7 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
@@ -102,14 +103,22 @@ def _left_distance(x: Array, m: int, history: int) -> Array:
     best = np.full(n, np.inf)
     excl = max(m // 4, 1)
     last = min(history, n - m)
+    if last < excl:
+        return np.full(n, np.nan)
+    pad = last + 1
+    # shifted[s] is x delayed by pad - s rows (zeros before the start): a strided view, so a
+    # block of lags costs no copy; the zeros only reach windows masked out below
+    padded = np.concatenate([np.zeros(pad), x])
+    shifted = sliding_window_view(padded, n)
     for first in range(excl, last + 1, _LAG_BLOCK):
-        lags = np.arange(first, min(first + _LAG_BLOCK, last + 1))
-        earlier = np.arange(n)[None, :] - lags[:, None]
-        diff = np.where(earlier >= 0, (x[None, :] - x[np.maximum(earlier, 0)]) ** 2, 0.0)
-        sums = np.concatenate([np.zeros((lags.size, 1)), np.cumsum(diff, axis=1)], axis=1)
-        window = sums[:, m:] - sums[:, :-m]  # window[k, i - m + 1]: rows i-m+1..i
-        valid = (np.arange(m - 1, n)[None, :]) >= (lags[:, None] + m - 1)
-        best[m - 1 :] = np.minimum(best[m - 1 :], np.where(valid, window, np.inf).min(axis=0))
+        stop = min(first + _LAG_BLOCK, last + 1)
+        delayed = shifted[pad - stop + 1 : pad - first + 1][::-1]  # row k: lag first + k
+        sums = np.cumsum((x[None, :] - delayed) ** 2, axis=1)
+        window = sums[:, m - 1 :].copy()  # window[k, j]: rows j..j+m-1, ending at j+m-1
+        window[:, 1:] -= sums[:, : n - m]
+        for k in range(stop - first):
+            window[k, : first + k] = np.inf  # the earlier stretch would start before row 0
+        best[m - 1 :] = np.minimum(best[m - 1 :], window.min(axis=0))
     result: Array = np.where(np.isfinite(best), np.sqrt(np.maximum(best, 0.0) / m), np.nan)
     return result
 
