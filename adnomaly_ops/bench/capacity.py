@@ -18,7 +18,8 @@ which this run saw the pipeline fall behind, so the capacity lies between `throu
 highest sustained step's stored rate) and `limit_eps`; `ratio` says how tight that bracket is.
 Each service's CPU share (psutil, process tree, share of one core) is measured at every step and
 reported for the sustained one, with the whole machine's busy share (other users included).
-The run is bounded by `max_minutes`.
+A warm-up step at the first rate (not judged) comes first. The run is bounded by
+`max_minutes`, the pipeline's preparation included.
 """
 
 from __future__ import annotations
@@ -115,11 +116,15 @@ def bench_capacity(
 ) -> BenchResult:
     if min(start_eps, step_eps, step_s, drain_s, p99_limit_ms, max_minutes) <= 0:
         raise ValueError("rates, durations and the p99 limit must be positive")
+    end = time.monotonic() + max_minutes * 60
     restore = prepare(settings, say)
     probe = TopicProbe(settings)
     steps: list[Step] = []
     try:
-        end = time.monotonic() + max_minutes * 60
+        # a warm-up step, not judged: a just-submitted Flink job has no committed offset until
+        # its first checkpoint, and the JVMs and caches fill as load begins
+        warm = _step(settings, probe, start_eps, min(step_s, 20.0), drain_s, p99_limit_ms, say)
+        say(f"  warm-up at {start_eps:,.0f}/s: {warm.verdict} (not judged)")
         rate, stop_reason = start_eps, f"reached --max-eps {max_eps:,.0f}"
         while rate <= max_eps:
             if time.monotonic() + step_s + drain_s + 30 > end:
