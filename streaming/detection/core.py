@@ -9,7 +9,7 @@ raw values before them, and the evidence is the tail probability of that compari
 -log10(p) ("surprise", 2.0 = a 1-in-100 event for this series and this view). Everything is
 causal: a row's surprise uses that row and earlier ones only.
 
-`score_from_surprise` maps surprise to [0, 1) monotonically (0.5 at `ALARM`), and `novelty`
+`score_from_surprise` maps surprise to [0, 1) monotonically (0.5 at `half`), and `novelty`
 keeps a score only where it exceeds every score in the `quiet` rows before it, so a lasting
 anomaly is one alarm at its onset rather than a flood of repeated ones.
 """
@@ -49,7 +49,7 @@ class Calibration:
     long: int = 4000  # raw values the running distribution is estimated from
     min_history: int = 200  # fewer: no evidence yet (surprise 0)
     sd_floor: float = 0.05  # in raw units (log1p of sigma): a flat history is not infinitely sure
-    alarm: float = 2.0  # surprise at which score == 0.5 (`is_anomaly`)
+    half: float = 3.0  # surprise that `score_from_surprise` maps to 0.5 (1 in 1,000)
     quiet: int = 150  # rows a new alarm must beat the previous ones over
 
 
@@ -70,9 +70,10 @@ def surprise(raw: Array, cal: Calibration = DEFAULT_CALIBRATION) -> Array:
 
 
 def score_from_surprise(evidence: Array, cal: Calibration = DEFAULT_CALIBRATION) -> Array:
-    """[0, 1), monotone, 0.5 at `cal.alarm`."""
+    """[0, 1), monotone, 0.5 at `cal.half`: surprises of several views can be averaged on
+    this scale without one unbounded view drowning the others."""
     s = np.maximum(np.nan_to_num(evidence, nan=0.0), 0.0)
-    result: Array = s / (s + cal.alarm)
+    result: Array = s / (s + cal.half)
     return result
 
 

@@ -64,8 +64,8 @@ def column_evidence(
             spike[np.isnan(raw[name])] = 0.0
             surprises[name] = np.fmax(surprises[name], spike)
     value_view = np.fmax(surprises["level"], surprises["seasonal"])
-    value_sq = core.score_from_surprise(value_view, _SQUASH)
-    shape_sq = core.score_from_surprise(surprises["shape"], _SQUASH)
+    value_sq = core.score_from_surprise(value_view, cal)
+    shape_sq = core.score_from_surprise(surprises["shape"], cal)
     evidence = (1 - config.shape_weight) * value_sq + config.shape_weight * shape_sq
     driver = np.where(surprises["seasonal"] > surprises["level"], 1, 0)
     driver = np.where(shape_sq > value_sq, 2, driver).astype(np.intp)
@@ -74,7 +74,6 @@ def column_evidence(
     return evidence, driver
 
 
-_SQUASH = core.Calibration(alarm=3.0)
 _VIEW_NAMES = ("level", "seasonal", "shape")
 
 
