@@ -16,7 +16,7 @@ help: ## list the targets
 bootstrap: ## install everything the native stack needs (idempotent)
 	@./infra/bootstrap.sh
 
-demo: bootstrap ## fresh clone → running pipeline: stack, generator, sinks, live view, summary, URLs
+demo: bootstrap ## fresh clone → running pipeline, every fraud scenario injected, alerts live, what was caught, URLs
 	@$(ADNOMALY) demo $(ARGS)
 
 up: bootstrap ## start every service (native stack, or compose when a Docker engine answers)
