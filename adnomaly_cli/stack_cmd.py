@@ -104,14 +104,25 @@ def stop(name: str) -> None:
 
 
 def demo(
-    seconds: float = typer.Option(120.0, help="how long live traffic runs before the summary"),
+    seconds: float = typer.Option(
+        360.0, help="how long live traffic (with every fraud scenario injected) runs"
+    ),
     history: str = typer.Option("3h", help="simulated history sent first (trains the model)"),
 ) -> None:
-    """The whole pipeline end to end (stack, Flink, Feast, history, model, live traffic,
-    detector, Dagster runs), shown live, then a summary and the URLs."""
+    """The whole pipeline end to end (stack, Flink, Feast, history, model, live traffic with
+    fraud injected, detector, Dagster runs), shown live with the alerts as they arrive, then
+    which injected incidents were caught and how soon, and the URLs."""
     from adnomaly_ops.demo import run
 
-    snap = run(get_settings(), seconds, history, console)
+    try:
+        result = run(get_settings(), seconds, history, console)
+    except (RuntimeError, ValueError) as exc:
+        console.print(f"[red]demo failed: {exc}")
+        raise typer.Exit(1) from exc
+    snap = result.snapshot
     if snap.in_postgres == 0 or snap.lake_objects == 0 or snap.feature_rows == 0:
         console.print("[red]the pipeline stored nothing: see `make status` and .adnomaly/logs")
+        raise typer.Exit(1)
+    if result.quality.caught == 0:
+        console.print("[red]the detector caught none of the injected incidents: see .adnomaly/logs")
         raise typer.Exit(1)

@@ -2,9 +2,12 @@
 
 Steps: stack up; topics and schema; Flink job; Feast apply; a few simulated hours of history
 through the real pipeline; the detector's model trained from those features by the Dagster asset
-(so the run shows in the UI); then live traffic with every service running, watched for
-`seconds`; Dagster materializations of the warehouse and the lake; an online feature lookup.
-Services stay up afterwards (`make down` stops them).
+(so the run shows in the UI); then live traffic with every service running and one fraud
+incident of each scenario injected into it (demo_fraud.py), watched for `seconds` with the
+alerts as they arrive; a table of each incident injected, whether and how soon it was caught;
+Dagster materializations of the warehouse, the lake and the day's live model quality; an online
+feature lookup. Services stay up afterwards (`make down` stops them); live traffic ends with
+the demo.
 """
 
 from __future__ import annotations
@@ -15,23 +18,37 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from adnomaly_ops import demo_fraud
 from adnomaly_ops.stack import native
 from adnomaly_ops.stack.supervisor import Supervisor
 from streaming.db.connect import connect
 from streaming.db.migrations import migrate
+from streaming.generator import TrafficGenerator
+from streaming.incidents.quality import Quality
+from streaming.incidents.quality_reads import live_quality
+from streaming.incidents.queries import Filters, list_incidents
 from streaming.kafka.inspect import topic_size
 from streaming.kafka.topics import ensure_topics
 from streaming.s3 import s3_client
 from streaming.settings import Settings, child_env
 
 PIPELINE = ("db-sink", "lake-sink", "feast-ingestor")
-LIVE = ("generator", "detector")
+# simulated mean events/s of the history and of the demo's live traffic: the model learns the
+# level it is trained on, so the live part keeps to it
+RATE_EPS = 30.0
+LIVE = ("detector", "ui")
+
+
+@dataclass
+class DemoResult:
+    snapshot: Snapshot
+    quality: Quality  # the injected incidents, caught or not
 
 
 @dataclass
@@ -143,7 +160,8 @@ def _wait(what: str, done: Callable[[], bool], deadline_s: float, console: Conso
             time.sleep(2)
 
 
-def run(settings: Settings, seconds: float, history: str, console: Console) -> Snapshot:
+def _prepare(settings: Settings, history: str, console: Console) -> None:
+    """Stack, topics, schema, Flink job, Feast, history through the pipeline, a trained model."""
     with console.status("starting the stack (Kafka, PostgreSQL, Redis, MinIO, Flink, Dagster)…"):
         native.up(settings)
         ensure_topics(settings)
@@ -156,7 +174,7 @@ def run(settings: Settings, seconds: float, history: str, console: Console) -> S
     for name in PIPELINE:
         sup.start(name)
     console.print(f"producing {history} of history through the pipeline")
-    _cli(settings, "gen", "--history", history, "--history-rate", "30", timeout=900)
+    _cli(settings, "gen", "--history", history, "--history-rate", f"{RATE_EPS:g}", timeout=900)
     produced = topic_size(settings, settings.topic)
 
     def caught_up() -> bool:
@@ -168,30 +186,80 @@ def run(settings: Settings, seconds: float, history: str, console: Console) -> S
     _wait("sinks and Flink catching up with the history…", caught_up, 900, console)
     with console.status("training the detector's model (Dagster asset fraud_model)…"):
         _dagster(settings, "fraud_model")
+
+
+def _live_view(
+    settings: Settings, plan: list[demo_fraud.FraudIncident], start: datetime, title: str
+) -> Group:
+    with connect(settings) as conn:
+        queue = list_incidents(conn, Filters(since=start))
+        quality = live_quality(conn, (start, start + timedelta(days=1)), datetime.now(UTC))
+    return Group(
+        _table(snapshot(settings), title),
+        demo_fraud.injected_table(plan, quality, datetime.now(UTC)),
+        demo_fraud.alerts_table(queue),
+    )
+
+
+def _live(settings: Settings, seconds: float, console: Console) -> tuple[Snapshot, Quality]:
+    """Live traffic with every scenario injected, for `seconds`. The supervised generator is
+    held off (two generators would double the traffic, and it runs at EVENTS_PER_SEC, not at
+    the level the demo's model learnt)."""
+    sup = Supervisor(settings)
+    sup.stop("generator")
+    gen = TrafficGenerator(7, settings.hash_salt.get_secret_value(), fraud=False)
+    start = datetime.now(UTC).replace(microsecond=0)
+    plan = demo_fraud.plan_incidents(start, seconds, gen)
+    gen.scheduler = demo_fraud.ScriptedIncidents(gen, plan)
     for name in LIVE:
         sup.start(name)
+    traffic = demo_fraud.LiveTraffic(settings, gen, RATE_EPS)
+    traffic.start()
     t0 = time.monotonic()
-    snap = snapshot(settings)
-    with Live(_table(snap, "live"), console=console, refresh_per_second=1) as live:
-        while (elapsed := time.monotonic() - t0) < seconds:
-            time.sleep(2)  # refresh cadence of the live table, not a wait for a state
-            snap = snapshot(settings)
-            live.update(_table(snap, f"Adnomaly demo: live, {elapsed:.0f}s of {seconds:.0f}s"))
+    try:
+        with Live(_live_view(settings, plan, start, "live"), console=console) as live:
+            while (elapsed := time.monotonic() - t0) < seconds:
+                time.sleep(2)  # refresh cadence of the live view, not a wait for a state
+                title = f"Adnomaly demo: live, {elapsed:.0f}s of {seconds:.0f}s"
+                live.update(_live_view(settings, plan, start, title))
+    finally:
+        traffic.stop()
+    end = datetime.now(UTC)
+    with connect(settings) as conn:
+        quality = live_quality(conn, (start, end))
+    return snapshot(settings), quality
+
+
+def run(settings: Settings, seconds: float, history: str, console: Console) -> DemoResult:
+    if seconds < demo_fraud.MIN_SECONDS:  # before minutes of setup, not after
+        demo_fraud.plan_incidents(datetime.now(UTC), seconds, TrafficGenerator(7, "-"))
+    _prepare(settings, history, console)
+    snap, quality = _live(settings, seconds, console)
     today = datetime.now(UTC)
-    with console.status("Dagster: warehouse day, lake hour…"):
+    with console.status("Dagster: warehouse day, lake hour, live model quality…"):
         _dagster(settings, "warehouse_daily_stats,warehouse_hourly_traffic", f"{today:%Y-%m-%d}")
         _dagster(settings, "lake_hourly_parquet", f"{today:%Y-%m-%d-%H}:00")
-    console.print(_table(snap, "Adnomaly demo: summary"))
+        _dagster(settings, "detection_live_quality", f"{today:%Y-%m-%d}")
+    console.print(_table(snap, "Adnomaly demo: pipeline"))
+    console.print(demo_fraud.caught_table(quality))
     console.print(_cli(settings, "features", "test"))
     console.print(urls(settings))
-    console.print("The pipeline keeps running; `make status` shows it, `make down` stops it.")
-    return snap
+    console.print(
+        "The services keep running (`make status`, `make down` stops them); live traffic ended "
+        "with the demo: `uv run adnomaly stack start generator` resumes it at EVENTS_PER_SEC."
+    )
+    return DemoResult(snap, quality)
 
 
 def urls(settings: Settings) -> Table:
     table = Table(title="Web interfaces")
     for col in ("what", "URL", "login"):
         table.add_column(col)
+    table.add_row(
+        "Incidents app (the alerts above, verdicts)",
+        f"http://127.0.0.1:{settings.ui_port}",
+        f"{settings.ui_user} / UI_PASSWORD from .env",
+    )
     table.add_row("Dagster", f"http://127.0.0.1:{settings.dagster_port}", "-")
     table.add_row("Flink UI", settings.flink_rest_url, "-")
     table.add_row(

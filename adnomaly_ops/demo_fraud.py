@@ -10,7 +10,6 @@ scenario, staggered over the first part of the run, each in a segment of its own
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -100,8 +99,12 @@ class ScriptedIncidents(IncidentScheduler):
 
 
 class LiveTraffic(threading.Thread):
-    """Live events at `rate` per second, paced against the start (no drift), with the planned
-    incidents injected; `stop()` ends it and flushes, raising if any event was not delivered."""
+    """Live events as the generator's live mode makes them (`events_between(last, now, rate)`
+    every tick: Poisson counts on the daily curve at mean `rate`, the rate the history was
+    made at, so the model trained on it sees the same level), with the planned incidents
+    injected; `stop()` ends it and flushes, raising if any event was not delivered."""
+
+    TICK_S = 0.5
 
     def __init__(self, settings: Settings, gen: TrafficGenerator, rate: float) -> None:
         super().__init__(name="demo-traffic", daemon=True)
@@ -111,15 +114,14 @@ class LiveTraffic(threading.Thread):
         self.error: Exception | None = None
 
     def run(self) -> None:
-        t0, sent = time.monotonic(), 0
+        last = datetime.now(UTC)
         try:
-            while not self._stopping.is_set():
-                due = int(self.rate * (time.monotonic() - t0)) - sent
-                if due > 0:
-                    span = timedelta(seconds=max(due / self.rate, 0.001))
-                    self.producer.send_batch(self.gen.batch_for_now(due, span=span))
-                    sent += due
-                self.producer.producer.poll(0.1)  # serves delivery reports; the tick
+            while not self._stopping.wait(self.TICK_S):
+                now = datetime.now(UTC)
+                for batch in self.gen.events_between(last, now, self.rate):
+                    self.producer.send_batch(batch)
+                last = now
+                self.producer.producer.poll(0)  # serves delivery reports
         except Exception as exc:  # noqa: BLE001 (reported by stop(), in the demo's thread)
             self.error = exc
 
@@ -159,8 +161,9 @@ def injected_table(plan: Sequence[FraudIncident], quality: Quality, now: datetim
 def alerts_table(queue: Sequence[QueuedIncident], limit: int = 8) -> Table:
     """The detector's incidents as they arrive (anomaly_results grouped), newest first."""
     table = Table(title=f"alerts: {len(queue)} incident(s) so far")
-    for col in ("incident", "windows", "peak", "reason"):
-        table.add_column(col, overflow="ellipsis", max_width=60 if col == "reason" else None)
+    for col in ("incident", "windows", "peak"):
+        table.add_column(col)
+    table.add_column("reason (of the peak window)", no_wrap=True, overflow="ellipsis", max_width=80)
     for q in queue[:limit]:
         inc = q.incident
         table.add_row(inc.id, str(inc.windows), f"{inc.peak_score:.2f}", inc.reason)
