@@ -237,9 +237,9 @@ def run(settings: Settings, seconds: float, history: str, console: Console) -> D
     snap, quality = _live(settings, seconds, console)
     today = datetime.now(UTC)
     with console.status("Dagster: warehouse day, lake hour, live model quality…"):
-        _dagster(settings, "warehouse_daily_stats,warehouse_hourly_traffic", f"{today:%Y-%m-%d}")
+        day = "warehouse_daily_stats,warehouse_hourly_traffic,detection_live_quality"
+        _dagster(settings, day, f"{today:%Y-%m-%d}")
         _dagster(settings, "lake_hourly_parquet", f"{today:%Y-%m-%d-%H}:00")
-        _dagster(settings, "detection_live_quality", f"{today:%Y-%m-%d}")
     console.print(_table(snap, "Adnomaly demo: pipeline"))
     console.print(demo_fraud.caught_table(quality))
     console.print(_cli(settings, "features", "test"))
