@@ -22,12 +22,12 @@ from streaming.settings import Settings, child_env
 
 # the first test starts the stack and five services: slower than the default 600 s on a loaded
 # machine, which the waits below allow for
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 T = TypeVar("T")
 APPS = ("generator", "db-sink", "lake-sink", "feast-ingestor", "detector")
 # Starting five Python services (each imports pandas, pyarrow, Kafka and Feast) takes seconds on
 # a quiet machine and minutes on a loaded one; the 60 s of the alert test start after that.
-START_S = 240
+START_S = 420
 
 
 def _get(url: str) -> str:
@@ -107,7 +107,16 @@ def test_every_exporter_answers_and_every_target_is_up(stack: Settings, apps: Su
         up = all(t["health"] == "up" for job in expected for t in jobs.get(job, [{}]))
         return jobs if up and expected <= set(jobs) else None
 
-    jobs = _wait(all_up, START_S, f"every target of {sorted(expected)} up in Prometheus")
+    try:
+        jobs = _wait(all_up, START_S, f"every target of {sorted(expected)} up in Prometheus")
+    except AssertionError as exc:
+        down = {
+            t["scrapeUrl"]: t["lastError"]
+            for targets in _targets(stack).values()
+            for t in targets
+            if t["health"] != "up"
+        }
+        raise AssertionError(f"{exc}; not up: {down}") from None
     assert set(jobs) == expected, set(jobs) ^ expected
     # and each exporter answers us too, in Prometheus's text format (the rendered config's
     # targets: the profile's processes, each on 127.0.0.1)
