@@ -33,6 +33,12 @@ def _compose(*args: str) -> None:
 def up(settings: Settings) -> None:
     """Start the services, then as the native stack does: migrations and the per-service
     roles' grants (as the schema owner), topics, Kafka credentials and ACLs (as admin)."""
+    if settings.ha:
+        # one broker could not hold topics of replication factor 3: say so before starting
+        raise RuntimeError(
+            "ADNOMALY_PROFILE=ha runs on the native stack only (ADNOMALY_STACK=native): the "
+            "compose file has no HA variant yet"
+        )
     _compose("up", "-d", "--build", "--wait")
     provision.schema_and_grants(settings)
     ensure_topics(settings)
