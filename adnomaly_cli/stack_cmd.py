@@ -113,10 +113,15 @@ def demo(
     fraud injected, detector, Dagster runs), shown live with the alerts as they arrive, then
     which injected incidents were caught and how soon, and the URLs."""
     from adnomaly_ops.demo import run
+    from adnomaly_ops.demo_fraud import check_seconds
 
     try:
+        check_seconds(seconds)  # refused before minutes of setup
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--seconds") from exc
+    try:
         result = run(get_settings(), seconds, history, console)
-    except (RuntimeError, ValueError) as exc:
+    except RuntimeError as exc:
         console.print(f"[red]demo failed: {exc}")
         raise typer.Exit(1) from exc
     snap = result.snapshot

@@ -231,8 +231,7 @@ def _live(settings: Settings, seconds: float, console: Console) -> tuple[Snapsho
 
 
 def run(settings: Settings, seconds: float, history: str, console: Console) -> DemoResult:
-    if seconds < demo_fraud.MIN_SECONDS:  # before minutes of setup, not after
-        demo_fraud.plan_incidents(datetime.now(UTC), seconds, TrafficGenerator(7, "-"))
+    demo_fraud.check_seconds(seconds)  # before minutes of setup, not after
     _prepare(settings, history, console)
     snap, quality = _live(settings, seconds, console)
     today = datetime.now(UTC)

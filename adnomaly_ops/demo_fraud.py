@@ -42,17 +42,22 @@ ORDER = (
 _CAMPAIGN_SCOPED = {FraudType.BOT_CLICK_FLOOD, FraudType.CTR_INFLATION, FraudType.EMULATOR_BURST}
 
 
+def check_seconds(seconds: float) -> None:
+    """ValueError unless a live run of `seconds` leaves time to inject and catch every one."""
+    if seconds < MIN_SECONDS:
+        raise ValueError(
+            f"{seconds:.0f} s of live traffic is too short to inject and catch every fraud "
+            f"scenario: give at least {MIN_SECONDS:.0f}"
+        )
+
+
 def plan_incidents(
     start: datetime, seconds: float, gen: TrafficGenerator, seed: int = 7
 ) -> list[FraudIncident]:
     """One blatant incident per scenario, the first LEAD after `start`, the last CATCH before
     the run ends, in distinct segments (emulator bursts where the generator puts them: a small
     market, web or android)."""
-    if seconds < MIN_SECONDS:
-        raise ValueError(
-            f"--seconds {seconds:.0f} is too short to inject and catch every fraud scenario: "
-            f"give at least {MIN_SECONDS:.0f}"
-        )
+    check_seconds(seconds)
     rng = np.random.default_rng([seed, int(start.timestamp())])
     last = timedelta(seconds=seconds) - CATCH
     step = (last - LEAD) / (len(ORDER) - 1)
