@@ -14,6 +14,7 @@ from pathlib import Path
 from string import Template
 
 from adnomaly_ops.stack.services import (
+    SCALED,
     Service,
     kafka_dir,
     kafka_name,
@@ -126,6 +127,12 @@ def flink_ports(settings: Settings) -> tuple[str, str]:
     return "flink-jobmanager", last
 
 
+def _instance_ports(settings: Settings, name: str) -> list[int]:
+    """The metrics port of each instance of `name` the profile runs (HA: `db-sink-2`'s too)."""
+    ports, count = settings.metrics_ports, settings.instances if name in SCALED else 1
+    return [ports[name], *(ports[f"{name}-{i}"] for i in range(2, count + 1))]
+
+
 def _targets(ports: list[int]) -> str:
     return ", ".join(f'"127.0.0.1:{port}"' for port in ports)
 
@@ -141,7 +148,7 @@ def _render_monitoring(settings: Settings) -> None:
     ports = settings.metrics_ports
     jobs = "".join(
         f"  - job_name: {name}\n    scrape_interval: 5s\n    honor_labels: true\n"
-        f'    static_configs:\n      - targets: ["127.0.0.1:{ports[name]}"]\n'
+        f"    static_configs:\n      - targets: [{_targets(_instance_ports(settings, name))}]\n"
         "        labels: {tier: app}\n"
         for name in APP_JOBS
     )

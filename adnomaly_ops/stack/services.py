@@ -311,15 +311,19 @@ def service_kind(name: str) -> str:
     return base if number.isdigit() and base in SCALED else name
 
 
-def scaled(service: Service, instance: int) -> Service:
+def scaled(settings: Settings, service: Service, instance: int) -> Service:
     """Instance `instance` of a consuming service: its own --instance-id (a static member of
-    the same group) and its own metrics port (METRICS_OFFSETS)."""
+    the same group) and its own metrics port: a service serves on METRICS_PORT + its kind's
+    offset, so this instance's METRICS_PORT is moved by the distance to its own offset."""
     name = f"{service.name}-{instance}"
     command = [
         f"{service.name}-{instance}" if part == f"{service.name}-1" else part
         for part in service.command
     ]
-    return replace(service, name=name, command=command)
+    ports = settings.metrics_ports
+    shift = ports[name] - ports[service.name]
+    env = {**service.env, "METRICS_PORT": str(settings.metrics_port + shift)}
+    return replace(service, name=name, command=command, env=env)
 
 
 def app_services(settings: Settings) -> list[Service]:
@@ -328,7 +332,10 @@ def app_services(settings: Settings) -> list[Service]:
     profile adds a second instance of each consuming service (`db-sink-2`, ...)."""
     services = _app_services(settings)
     extra = [
-        scaled(s, i) for s in services if s.name in SCALED for i in range(2, settings.instances + 1)
+        scaled(settings, s, i)
+        for s in services
+        if s.name in SCALED
+        for i in range(2, settings.instances + 1)
     ]
     return [*services, *extra]
 

@@ -41,8 +41,15 @@ def test_ha_profile_runs_three_nodes_two_taskmanagers_two_of_each_consumer(
     for name in ("db-sink", "lake-sink", "feast-ingestor", "detector"):
         first, second = services[name], services[f"{name}-2"]
         assert f"{name}-1" in first.command and f"{name}-2" in second.command
-        # the same principal and role: the second instance gets the first's credentials only
-        assert first.env == second.env
+        # the same principal and role: the second instance gets the first's credentials only;
+        # its METRICS_PORT is moved so that it serves on its own port
+        moved = {k: v for k, v in second.env.items() if k != "METRICS_PORT"}
+        assert moved == {k: v for k, v in first.env.items() if k != "METRICS_PORT"}
+        shift = int(second.env["METRICS_PORT"]) - settings.metrics_port
+        assert (
+            settings.metrics_port + shift + (settings.metrics_ports[name] - settings.metrics_port)
+            == (settings.metrics_ports[f"{name}-2"])
+        )
     ports = [p for s in services.values() for p in s.ports.values()]
     assert len(ports) == len(set(ports)), "two services on one port"
     assert settings.kafka_bootstrap.count(",") == 2
@@ -71,6 +78,10 @@ def test_ha_kafka_configs_form_one_quorum_of_three(tmp_path: Path) -> None:
     ]
     voters = {line for c in configs for line in c.splitlines() if line.startswith("controller.")}
     assert len([v for v in voters if "quorum.voters" in v]) == 1, "nodes disagree on the quorum"
+    prometheus = (settings.state_dir / "monitoring" / "prometheus.yml").read_text()
+    for name in ("db-sink", "lake-sink", "feast-ingestor", "detector"):
+        for port in (settings.metrics_ports[name], settings.metrics_ports[f"{name}-2"]):
+            assert f'"127.0.0.1:{port}"' in prometheus, f"{name}: {port} not scraped"
     for n, config in enumerate(configs, 1):
         assert f"node.id={n}\n" in config
         assert "offsets.topic.replication.factor=3\n" in config
