@@ -33,7 +33,7 @@ def stack() -> Iterator[Settings]:
         native.down(settings)  # a leftover from an aborted run of this suite
         shutil.rmtree(settings.state_dir, ignore_errors=True)
     try:
-        native.up(settings)
+        native.up(settings, deadline_s=480)  # generous: the machine may be busy at start
     except Exception:
         native.down(settings)  # never leave a half-started stack behind
         raise
