@@ -33,22 +33,24 @@ T = TypeVar("T")
 log = logging.getLogger("adnomaly.detector.results")
 UPSERT = (
     "INSERT INTO anomaly_results AS r (geo, platform, window_start, window_end, score,"
-    " is_anomaly, drivers, reason, model_version, incident_key)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " is_anomaly, drivers, reason, model_version, incident_key, role)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
     " ON CONFLICT (geo, platform, window_end, model_version) DO UPDATE SET"
     " window_start = excluded.window_start, score = excluded.score,"
     " is_anomaly = excluded.is_anomaly, drivers = excluded.drivers, reason = excluded.reason,"
-    " incident_key = coalesce(excluded.incident_key, r.incident_key), detected_at = now()"
+    " incident_key = coalesce(excluded.incident_key, r.incident_key), role = excluded.role,"
+    " detected_at = now()"
 )
-# The newest incident of each segment: its extent over every model version's rows and the
-# explanation of its peak window.
+# The newest incident of each segment: its extent over every champion row (whichever version
+# was champion then) and the explanation of its peak window. Challenger rows have no incidents.
 OPEN_INCIDENTS = (
     "WITH latest AS (SELECT DISTINCT ON (geo, platform) incident_key FROM anomaly_results"
-    " WHERE is_anomaly AND incident_key IS NOT NULL ORDER BY geo, platform, window_end DESC)"
+    " WHERE is_anomaly AND incident_key IS NOT NULL AND role = 'champion'"
+    " ORDER BY geo, platform, window_end DESC)"
     " SELECT geo, platform, incident_key, min(window_start), min(window_end), max(window_end),"
     " max(score), count(DISTINCT window_end), (array_agg(reason ORDER BY score DESC))[1],"
     " (array_agg(drivers ORDER BY score DESC))[1] FROM anomaly_results"
-    " WHERE is_anomaly AND incident_key IN (SELECT incident_key FROM latest)"
+    " WHERE is_anomaly AND role = 'champion' AND incident_key IN (SELECT incident_key FROM latest)"
     " GROUP BY geo, platform, incident_key"
 )
 
@@ -84,6 +86,7 @@ def write_results(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> int:
             r["reason"],
             r["model_version"],
             r.get("incident_key"),
+            r.get("role", "champion"),
         )
         for r in rows
     ]

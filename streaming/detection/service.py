@@ -4,8 +4,10 @@ Per polled batch: parse (bad records to the DLQ), score with the current model, 
 incidents, upsert the rows, publish open/resolved alerts, and only then commit the offsets.
 A crash anywhere before the commit re-reads the batch, and the upsert plus data-derived
 incident keys make that harmless. Without a model nothing is consumed: unscored offsets must
-not be committed. A newer model in MinIO is picked up between batches (MinIO is asked at most
-every `ModelWatcher.every_s`, `--reload-seconds`), no restart needed.
+not be committed. A newer model, a promotion or a rollback in MinIO is picked up between
+batches (MinIO is asked at most every `ModelWatcher.every_s`, `--reload-seconds`), no restart
+needed. With a challenger, every window is scored by both: the champion's rows are grouped and
+alerted, the challenger's are only written (role 'challenger', no incident key) for comparison.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from streaming.detection.results import (
     parse_batch,
     write_results,
 )
+from streaming.detection.roles import CHALLENGER, CHAMPION
 from streaming.detection.scoring import score
 from streaming.detection.store import ModelWatcher
 from streaming.kafka.config import consumer_config
@@ -125,8 +128,13 @@ class DetectorService:
             scored = score(model, frame).sort_values("window_end", kind="stable")
             records = cast(list[dict[str, Any]], scored.to_dict("records"))
             for rec in records:
+                rec["role"] = CHAMPION
                 rec["incident_key"], events = grouper.observe(rec)
                 announcements += events
+            challenger = self.watcher.challenger
+            if challenger is not None:
+                extra = cast(list[dict[str, Any]], score(challenger, frame).to_dict("records"))
+                records += [{**rec, "role": CHALLENGER, "incident_key": None} for rec in extra]
         if records and self.db.call(lambda conn: write_results(conn, records), self.stop) is None:
             return  # stopping with the batch unwritten: it is re-read, never skipped
         for status, incident in announcements:
@@ -135,8 +143,12 @@ class DetectorService:
         self.dlq.add(rejected)
         self.dlq.flush()
         commit_batch(self.consumer, self.topic, messages, log)
-        self.stats.update(scored=len(records), rejected=len(rejected), alerts=len(announcements))
-        self.stats["anomalous"] += sum(bool(r["is_anomaly"]) for r in records)
+        champion_rows = [r for r in records if r["role"] == CHAMPION]
+        self.stats.update(
+            scored=len(champion_rows), rejected=len(rejected), alerts=len(announcements)
+        )
+        self.stats["anomalous"] += sum(bool(r["is_anomaly"]) for r in champion_rows)
+        self.stats["challenger_scored"] += len(records) - len(champion_rows)
 
     def _grouper(self, gap: timedelta) -> AlertGrouper | None:
         """Created on first use, resuming the incidents a previous run left open."""

@@ -1,9 +1,11 @@
-"""Models in MinIO: `<bucket>/models/detector/<version>.json`, newest version = largest name.
+"""Models in MinIO: `<bucket>/models/detector/<version>.json`, newest version = largest name,
+and which of them is champion and challenger (`roles.json` beside them, see roles.py).
 
 No "latest" pointer object: the version's timestamp prefix already orders them, so a reader
 never sees a pointer to a model that is not fully written (an S3 PUT is atomic per object).
 Training writes, the detector reads; `ModelWatcher` lets the running service pick up a new
-version without a restart while asking MinIO at most once per `every_s`.
+version, a promotion or a rollback without a restart while asking MinIO at most once per
+`every_s`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,14 @@ from typing import Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from streaming.detection.model import DetectorModel
+from streaming.detection.roles import (
+    ROLES_OBJECT,
+    Roles,
+    UnknownVersionError,
+    current_roles,
+    read_roles,
+    write_roles,
+)
 from streaming.s3 import s3_client
 from streaming.settings import Settings
 
@@ -52,7 +62,7 @@ def list_versions(
     ):
         for obj in page.get("Contents", []):
             name = obj["Key"][len(prefix) :]
-            if name.endswith(".json") and "/" not in name:
+            if name.endswith(".json") and "/" not in name and name != ROLES_OBJECT:
                 versions.append(name.removesuffix(".json"))
     return sorted(versions)
 
@@ -75,8 +85,37 @@ def load_latest_model(
     return load_model(versions[-1], settings, client=s3, prefix=prefix) if versions else None
 
 
+def register_version(
+    version: str, settings: Settings, *, client: Any = None, prefix: str = MODEL_PREFIX
+) -> str:
+    """Give a newly stored version its role (champion if there is none, else challenger)."""
+    s3 = _client(settings, client)
+    roles = current_roles(settings, s3, prefix, list_versions(settings, client=s3, prefix=prefix))
+    role = roles.register(version)
+    write_roles(roles, settings, s3, prefix)
+    return role
+
+
+def promote_version(
+    version: str, settings: Settings, by: str, *, client: Any = None, prefix: str = MODEL_PREFIX
+) -> Roles:
+    """Make a stored `version` the champion (a rollback promotes the previous one)."""
+    s3 = _client(settings, client)
+    versions = list_versions(settings, client=s3, prefix=prefix)
+    if version not in versions:
+        raise UnknownVersionError(
+            f"model version {version!r} is not stored under s3://{settings.minio_bucket}/"
+            f"{prefix} (stored: {', '.join(versions) or 'none'})"
+        )
+    roles = current_roles(settings, s3, prefix, versions)
+    roles.promote(version, by)
+    write_roles(roles, settings, s3, prefix)
+    return roles
+
+
 class ModelWatcher:
-    """Holds the current model; `refresh()` swaps in a newer stored version when one exists.
+    """Holds the champion (`model`) and challenger; `refresh()` follows the stored roles (or,
+    without roles, the newest stored version) and loads a model only when its version changed.
 
     A MinIO outage or an unreadable new object keeps the current model (logged) rather than
     stopping detection.
@@ -95,6 +134,7 @@ class ModelWatcher:
         self.prefix = prefix
         self.client = _client(settings, client)
         self.model: DetectorModel | None = None
+        self.challenger: DetectorModel | None = None
         self._checked_at = float("-inf")
 
     def refresh(self, force: bool = False) -> bool:
@@ -105,15 +145,36 @@ class ModelWatcher:
         self._checked_at = now
         try:
             versions = list_versions(self.settings, client=self.client, prefix=self.prefix)
-            if not versions or (self.model and versions[-1] <= self.model.version):
-                return False
-            model = load_model(versions[-1], self.settings, client=self.client, prefix=self.prefix)
+            roles = read_roles(self.settings, self.client, self.prefix)
+            if roles is None:  # a store without roles: the newest version, as before roles
+                if not versions or (self.model and versions[-1] <= self.model.version):
+                    return False
+                roles = Roles(champion=versions[-1])
+            champion = self._load(roles.champion, self.model)
+            challenger = self._load(roles.challenger, self.challenger)
         except (BotoCoreError, ClientError, ValueError) as exc:
             log.warning("model check failed, keeping %s: %s", self._current(), exc)
             return False
-        log.info("model %s -> %s", self._current(), model.version)
-        self.model = model
-        return True
+        if champion is None:
+            return False  # roles name no champion: keep what runs
+        changed = (champion, challenger) != (self.model, self.challenger)
+        if changed:
+            log.info(
+                "models %s -> champion %s, challenger %s",
+                self._current(),
+                champion.version,
+                challenger.version if challenger else "none",
+            )
+        self.model, self.challenger = champion, challenger
+        return changed
+
+    def _load(self, version: str | None, held: DetectorModel | None) -> DetectorModel | None:
+        if version is None:
+            return None
+        if held is not None and held.version == version:
+            return held
+        return load_model(version, self.settings, client=self.client, prefix=self.prefix)
 
     def _current(self) -> str:
-        return self.model.version if self.model else "no model"
+        champion = self.model.version if self.model else "no model"
+        return f"{champion} (challenger {self.challenger.version})" if self.challenger else champion

@@ -17,10 +17,11 @@ from psycopg import sql
 from streaming.incidents.grouping import GAP, Incident, Window, group_windows, parse_incident_id
 from streaming.incidents.verdicts import NO_VERDICT, Verdict, VerdictRecord, current_verdicts
 
-# Anomalous windows of the running detector, from %(since)s on, optionally of one geo/platform.
+# Anomalous windows of the running detector, from %(since)s on, optionally of one geo/platform;
+# the champion's rows only (a challenger's rows are kept for model_comparison, never alerted).
 ANOMALOUS_WINDOWS = (
     "SELECT geo, platform, window_start, window_end, score, drivers, reason"
-    " FROM anomaly_results WHERE is_anomaly AND window_end >= %(since)s"
+    " FROM anomaly_results WHERE is_anomaly AND role = 'champion' AND window_end >= %(since)s"
     " AND (%(geo)s::text IS NULL OR geo = %(geo)s)"
     " AND (%(platform)s::text IS NULL OR platform = %(platform)s)"
 )
@@ -137,11 +138,12 @@ def segment_features(
     conn: psycopg.Connection, incident: Incident, before: timedelta, after: timedelta
 ) -> pd.DataFrame:
     """The segment's feature windows around the incident, plus the detector's score of each
-    (the highest over model versions), one row per window_end."""
+    (the champion's; the highest if the champion changed meanwhile), one row per window_end."""
     query = sql.SQL(
         "SELECT f.window_end, {cols}, s.score FROM feature_aggregates f"
         " LEFT JOIN LATERAL (SELECT max(a.score) AS score FROM anomaly_results a"
-        " WHERE a.geo = f.geo AND a.platform = f.platform AND a.window_end = f.window_end) s"
+        " WHERE a.geo = f.geo AND a.platform = f.platform AND a.window_end = f.window_end"
+        " AND a.role = 'champion') s"
         " ON true WHERE f.geo = %s AND f.platform = %s AND f.window_end BETWEEN %s AND %s"
         " ORDER BY f.window_end"
     ).format(cols=sql.SQL(", ").join(sql.Identifier("f", c) for c in FEATURE_COLUMNS))

@@ -149,6 +149,8 @@ class FakeS3:
 
     def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
         self._check()
+        if (Bucket, Key) not in self.objects:  # as S3 answers a missing key
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": Key}}, "GetObject")
         return {"Body": io.BytesIO(self.objects[(Bucket, Key)])}
 
     def get_paginator(self, _name: str) -> FakeS3:
