@@ -15,6 +15,7 @@ from adnomaly_cli import (
     flink_cmd,
     gen_cmd,
     incidents_cmd,
+    model_cmd,
     series_cmd,
     sink_cmd,
     stack_cmd,
@@ -35,6 +36,7 @@ app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(flink_cmd.app, name="flink")
 app.add_typer(features_cmd.app, name="features")
 app.add_typer(incidents_cmd.app, name="incidents")
+app.add_typer(model_cmd.app, name="model")
 app.command()(gen_cmd.gen)
 app.command()(tail_cmd.tail)
 app.command("tail-features")(tail_features)

@@ -33,12 +33,14 @@ class TrainingConfig(dg.Config):
     deps=["feature_aggregates"],
     description="Model of normal traffic per (geo, platform): weekly shape, robust statistics and "
     "a robust covariance, trained on the last `history_days` of feature_aggregates; versioned "
-    "in MinIO (models/detector/), where the running detector loads the newest one.",
+    "in MinIO (models/detector/); a new version starts as challenger (the champion keeps "
+    "alerting) until model_comparison or `adnomaly model promote` promotes it.",
 )
 def fraud_model(
     config: TrainingConfig, postgres: PostgresResource, s3: S3Resource
 ) -> dg.MaterializeResult:
     from streaming.detection import save_model, train
+    from streaming.detection.store import register_version
 
     since = datetime.now(UTC) - timedelta(days=config.history_days)
     columns = ["geo", "platform", "window_start", "window_end", *FEATURE_NAMES]
@@ -56,9 +58,11 @@ def fraud_model(
         frame[col] = frame[col].astype(float)
     model = train(frame)
     key = save_model(model, s3.settings(), client=s3.client())
+    role = register_version(model.version, s3.settings(), client=s3.client())
     return dg.MaterializeResult(
         metadata={
             "version": dg.MetadataValue.text(model.version),
+            "role": dg.MetadataValue.text(role),
             "object": dg.MetadataValue.text(f"s3://{s3.bucket}/{key}"),
             "trained_rows": dg.MetadataValue.int(int(model.trained_rows)),
             "segments": dg.MetadataValue.int(len(model.segments)),
