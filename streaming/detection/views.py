@@ -10,10 +10,10 @@ that row and earlier ones (a row's evidence never changes when rows are appended
   `aamp`, computed here with numpy because numba's compile time alone would exceed the time
   budget of a run). A pattern seen before is not news, however large; a new one is.
 
-Raw evidence is log1p(|z|) for level and seasonal, log1p(distance) for shape (logarithmic,
-so scale-free, for distances well above 1; the core's running z is scale-free anyway): heavy
-tails are compressed before the running distribution of the core (`core.surprise`) judges
-them.
+Raw evidence is log1p(|z|) for level and seasonal, log1p(distance) ** 0.7 for shape (nearly
+scale-free for distances well above 1, and a tighter tail; the core's running z is scale-free
+anyway): heavy tails are compressed before the running distribution of the core
+(`core.surprise`) judges them.
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ class ViewConfig:
     shape_length: int = 24
     shape_history: int = 2000
     clip_spreads: float = 50.0  # the shape view sees values clipped this far from the median
+    # log1p(distance) ** shape_power: distances are heavy-tailed even after the log, and one
+    # huge distance in the history widened the core's running sd enough to hide later ones
+    shape_power: float = 0.7
 
 
 def past_stats(x: Array, window: int, min_history: int) -> tuple[Array, Array]:
@@ -141,5 +144,5 @@ def raw_views(ts: NDArray[np.int64], x: Array, config: ViewConfig) -> dict[str, 
     return {
         "level": np.log1p(np.minimum(level, 1e12)),
         "seasonal": np.log1p(np.minimum(seasonal, 1e12)),
-        "shape": np.log1p(distance),
+        "shape": np.log1p(distance) ** config.shape_power,
     }

@@ -66,3 +66,12 @@ def test_the_shape_view_is_the_same_in_row_chunks_and_finds_a_new_pattern() -> N
     chunked = views.left_neighbour_distance(x, 24, 400, chunk=700)
     np.testing.assert_allclose(chunked, whole, rtol=1e-6, equal_nan=True)
     assert np.nanargmax(whole[500:]) + 500 in range(2500, 2530)
+
+
+def test_an_alarm_silences_the_rows_after_it_and_only_those() -> None:
+    score = np.zeros(100)
+    score[[10, 12, 30, 40, 41, 60]] = [0.6, 0.9, 0.2, 0.7, 0.8, 0.9]
+    out = core.refractory(score, level=0.5, rows=5)
+    # 12 follows the alarm at 10; 30 is no alarm, so 40 still fires and silences 41
+    assert np.flatnonzero(out).tolist() == [10, 30, 40, 60]
+    assert out[40] == 0.7 and score[12] == 0.9  # the input is left as it was
