@@ -88,9 +88,13 @@ def load_latest_model(
 def register_version(
     version: str, settings: Settings, *, client: Any = None, prefix: str = MODEL_PREFIX
 ) -> str:
-    """Give a newly stored version its role (champion if there is none, else challenger)."""
+    """Give a newly stored version its role (champion if there is none, else challenger).
+
+    A store without roles yet ran its newest version: the newest one before `version` is the
+    champion that `version` challenges."""
     s3 = _client(settings, client)
-    roles = current_roles(settings, s3, prefix, list_versions(settings, client=s3, prefix=prefix))
+    earlier = [v for v in list_versions(settings, client=s3, prefix=prefix) if v < version]
+    roles = current_roles(settings, s3, prefix, earlier)
     role = roles.register(version)
     write_roles(roles, settings, s3, prefix)
     return role

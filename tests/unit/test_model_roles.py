@@ -62,9 +62,10 @@ def test_watcher_follows_roles_and_promotion(
 ) -> None:
     older, newer = two_models
     s3 = FakeS3()
-    for model in (older, newer):
+    for model in (older, newer):  # both stored before either is registered
         save_model(model, settings, client=s3)
-        register_version(model.version, settings, client=s3)
+    assert register_version(older.version, settings, client=s3) == CHAMPION
+    assert register_version(newer.version, settings, client=s3) == CHALLENGER
     assert list_versions(settings, client=s3) == [older.version, newer.version]  # not roles.json
     watcher = ModelWatcher(settings, every_s=3600, client=s3)
     assert watcher.refresh(force=True)
