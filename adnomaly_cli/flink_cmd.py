@@ -130,3 +130,25 @@ def status() -> None:
         table.add_row(job.name, job.jid, job.state, *checkpoints)
     console.print(table)
     console.print(f"dropped by the features job: {dropped_counts(settings)}")
+
+
+@app.command()
+def exporter(
+    rest_url: Annotated[
+        str | None, typer.Option(help="Flink REST API (default: FLINK_REST_URL)")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="port (default: METRICS_PORT + its offset)")
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="listen address (compose: 0.0.0.0 inside its network)")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the cluster's job, checkpoint and backlog metrics for Prometheus on 127.0.0.1."""
+    from streaming.flink.exporter import serve
+
+    if rest_url is None or port is None:
+        settings = get_settings()
+        rest_url = rest_url or settings.flink_rest_url
+        port = port or settings.metrics_ports["flink-exporter"]
+    serve(rest_url, port, host)

@@ -39,12 +39,9 @@ METRICS_OFFSETS = {
     "kafka": 10,  # the JMX exporter agent inside the broker's JVM
     "postgres-exporter": 11,
     "redis-exporter": 12,
-    "flink-jobmanager": 13,  # Flink's Prometheus reporter, one port per process
-    "flink-taskmanager": 14,
-    # the high-availability profile's extra processes (ADNOMALY_PROFILE=ha): a second
-    # TaskManager right after the first (Flink's reporter takes a port range), the second
+    "flink-exporter": 13,  # Flink's metrics from its REST API (streaming/flink/exporter.py)
+    # the high-availability profile's extra processes (ADNOMALY_PROFILE=ha): the second
     # instance of each consuming service, the other two Kafka nodes' JMX agents
-    "flink-taskmanager-2": 15,
     "db-sink-2": 6,
     "lake-sink-2": 7,
     "feast-ingestor-2": 8,

@@ -218,6 +218,7 @@ PROBES: dict[str, Probe] = {
     "alertmanager": alertmanager,
     "postgres-exporter": _exporter("postgres-exporter", "pg_up"),
     "redis-exporter": _exporter("redis-exporter", "redis_up"),
+    "flink-exporter": _exporter("flink-exporter", "flink_jobmanager_numRegisteredTaskManagers"),
     "kafka": kafka,
     "kafka-2": kafka_node(2),
     "kafka-3": kafka_node(3),

@@ -10,7 +10,7 @@ from psycopg import sql
 
 from streaming.db.connect import connect
 from streaming.db.migrations import migrate
-from streaming.db.roles import ROLES, grant_statements
+from streaming.db.roles import ROLES, grant_statements, role_name
 from streaming.s3 import s3_client
 from streaming.settings import Settings
 
@@ -44,6 +44,8 @@ def postgres(settings: Settings) -> None:
         _login_role(conn, settings.db_user, settings.db_password.get_secret_value())
         for service_role in ROLES:
             _login_role(conn, *settings.db_login(service_role, override=False))
+        # the PostgreSQL exporter logs in as the reader: server statistics, no data rights
+        conn.execute(sql.SQL("GRANT pg_monitor TO {}").format(sql.Identifier(role_name("reader"))))
         for db in (settings.db_name, settings.dagster_db_name):
             found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone()
             if not found:

@@ -20,7 +20,6 @@ from adnomaly_ops.stack.services import (
     kafka_name,
     minio_drive_dirs,
     service_env,
-    taskmanagers,
 )
 from adnomaly_ops.stack.tools import Tools
 from streaming.settings import PROJECT_ROOT, Settings, child_env
@@ -104,9 +103,6 @@ def _render_flink(settings: Settings, tools: Tools) -> None:
         state_dir=settings.state_dir / "flink",
         python=sys.executable,
         java_opts=_wheel_java_opts(tools),
-        prom_ports="{}-{}".format(
-            *(settings.metrics_ports[name] for name in flink_ports(settings))
-        ),
     )
     for name in ("log4j-console.properties", "log4j-cli.properties", "logback-console.xml"):
         shutil.copyfile(tools.pyflink_home / "conf" / name, conf / name)
@@ -119,12 +115,6 @@ def _jaas_safe(value: str, name: str) -> str:
     if any(c in value for c in '"\\;\n'):
         raise ValueError(f"{name} may not contain a double quote, backslash, semicolon or newline")
     return value
-
-
-def flink_ports(settings: Settings) -> tuple[str, str]:
-    """The first and last metrics port names of the Flink processes' reporter range."""
-    last = taskmanagers(settings)[-1][0]
-    return "flink-jobmanager", last
 
 
 def _instance_ports(settings: Settings, name: str) -> list[int]:
@@ -164,9 +154,7 @@ def _render_monitoring(settings: Settings) -> None:
         postgres_port=ports["postgres-exporter"],
         redis_port=ports["redis-exporter"],
         minio_port=settings.minio_port,
-        flink_targets=_targets(
-            [ports["flink-jobmanager"], *(ports[name] for name, _ in taskmanagers(settings))]
-        ),
+        flink_targets=_targets([ports["flink-exporter"]]),
     )
     _render(
         "alert-rules.yml",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from adnomaly_ops.stack.tools import Tools
+from streaming.db.roles import role_name
 from streaming.settings import PROJECT_ROOT, Settings, settings_env
 
 
@@ -208,7 +209,10 @@ def monitoring_services(settings: Settings) -> list[Service]:
     """Prometheus, Alertmanager and the PostgreSQL and Redis exporters (Debian's packages),
     on 127.0.0.1; their configs are rendered into <state>/monitoring (render.py)."""
     root, metrics = settings.state_dir / "monitoring", settings.metrics_ports
-    db = settings.db_password.get_secret_value()
+    # the exporter reads as the read-only role, which provisioning makes a member of pg_monitor
+    # (`stack up` stops earlier, naming PG_READER_PASSWORD, when it is not set)
+    reader = role_name("reader")
+    db = settings.pg_reader_password.get_secret_value() if settings.pg_reader_password else ""
     return [
         Service(
             name="postgres-exporter",
@@ -219,9 +223,23 @@ def monitoring_services(settings: Settings) -> list[Service]:
             ports={"metrics": metrics["postgres-exporter"]},
             env={
                 "DATA_SOURCE_NAME": f"host={settings.db_host} port={settings.db_port} "
-                f"dbname={settings.db_name} user={settings.db_user} password={db} sslmode=disable"
+                f"dbname={settings.db_name} user={reader} password={db} sslmode=disable"
             },
             health="postgres-exporter",
+        ),
+        Service(  # Flink's metrics from its REST API, on loopback (its reporter would not be)
+            name="flink-exporter",
+            command=[
+                sys.executable,
+                "-m",
+                "adnomaly_cli",
+                "flink",
+                "exporter",
+                f"--rest-url={settings.flink_rest_url}",
+                f"--port={metrics['flink-exporter']}",
+            ],
+            ports={"metrics": metrics["flink-exporter"]},
+            health="flink-exporter",
         ),
         Service(
             name="redis-exporter",

@@ -77,6 +77,20 @@ class FlinkRest:
         ]
         return result
 
+    def taskmanagers(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("/taskmanagers")["taskmanagers"]
+        return result
+
+    def vertex_metric_sum(self, jid: str, vertex_id: str, suffix: str) -> float | None:
+        """The sum over a vertex's subtasks of the operator metrics ending in `suffix` (e.g.
+        `.pendingRecords`); None when the vertex has no such metric."""
+        base = f"/jobs/{jid}/vertices/{vertex_id}/subtasks/metrics"
+        names = [m["id"] for m in self._call(base) if m["id"].endswith(suffix)]
+        if not names:
+            return None
+        values = self._call(f"{base}?get={','.join(names)}&agg=sum")
+        return float(sum(float(v.get("sum", 0.0)) for v in values))
+
     def cancel(self, jid: str) -> None:
         self._call(f"/jobs/{jid}?mode=cancel", method="PATCH")
 

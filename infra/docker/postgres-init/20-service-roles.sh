@@ -13,3 +13,4 @@ for role in generator db_sink lake_sink flink detector ui reader; do
 CREATE ROLE :"role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD :'pw';
 SQL
 done
+psql -v ON_ERROR_STOP=1 --username postgres --dbname postgres -c "GRANT pg_monitor TO adnomaly_reader"
