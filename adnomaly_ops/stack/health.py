@@ -213,12 +213,23 @@ def _exporter(name: str, up_metric: str) -> Probe:
     return probe
 
 
+def flink_exporter(settings: Settings) -> tuple[bool, str]:
+    """Healthy when a scrape succeeds: it fails (HTTP 500) while Flink's REST API is down."""
+    url = f"http://127.0.0.1:{settings.metrics_ports['flink-exporter']}/metrics"
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
+            resp.read()
+    except (urllib.error.URLError, OSError) as exc:
+        return False, f"{url}: {exc}"
+    return True, f"{url}: Flink REST answers"
+
+
 PROBES: dict[str, Probe] = {
     "prometheus": prometheus,
     "alertmanager": alertmanager,
     "postgres-exporter": _exporter("postgres-exporter", "pg_up"),
     "redis-exporter": _exporter("redis-exporter", "redis_up"),
-    "flink-exporter": _exporter("flink-exporter", "flink_jobmanager_numRegisteredTaskManagers"),
+    "flink-exporter": flink_exporter,
     "kafka": kafka,
     "kafka-2": kafka_node(2),
     "kafka-3": kafka_node(3),
