@@ -29,6 +29,7 @@ from adnomaly_ops.stack import native
 from adnomaly_ops.stack.supervisor import Supervisor
 from streaming.db.connect import connect
 from streaming.db.migrations import migrate
+from streaming.detection.store import list_versions, promote_version
 from streaming.generator import TrafficGenerator
 from streaming.incidents.quality import Quality
 from streaming.incidents.quality_reads import live_quality
@@ -81,7 +82,9 @@ def snapshot(settings: Settings) -> Snapshot:
         lake_bytes=size,
         labels=_count(settings, "SELECT count(*) FROM fraud_labels"),
         feature_rows=_count(settings, "SELECT count(*) FROM feature_aggregates"),
-        anomalies=_count(settings, "SELECT count(*) FROM anomaly_results WHERE is_anomaly"),
+        anomalies=_count(
+            settings, "SELECT count(*) FROM anomaly_results WHERE is_anomaly AND role = 'champion'"
+        ),
     )
 
 
@@ -186,6 +189,10 @@ def _prepare(settings: Settings, history: str, console: Console) -> None:
     _wait("sinks and Flink catching up with the history…", caught_up, 900, console)
     with console.status("training the detector's model (Dagster asset fraud_model)…"):
         _dagster(settings, "fraud_model")
+    # a new version starts as challenger; the demo shows what this very model catches
+    newest = list_versions(settings)[-1]
+    promote_version(newest, settings, "demo")
+    console.print(f"detector model {newest}: champion")
 
 
 def _live_view(

@@ -85,6 +85,19 @@ def load_latest_model(
     return load_model(versions[-1], settings, client=s3, prefix=prefix) if versions else None
 
 
+def load_champion_model(
+    settings: Settings, *, client: Any = None, prefix: str = MODEL_PREFIX
+) -> DetectorModel | None:
+    """The model the detector alerts with (the roles' champion; without roles, the newest),
+    or None when training has not run yet."""
+    s3 = _client(settings, client)
+    versions = list_versions(settings, client=s3, prefix=prefix)
+    if not versions:
+        return None
+    champion = current_roles(settings, s3, prefix, versions).champion or versions[-1]
+    return load_model(champion, settings, client=s3, prefix=prefix)
+
+
 def register_version(
     version: str, settings: Settings, *, client: Any = None, prefix: str = MODEL_PREFIX
 ) -> str:

@@ -106,10 +106,11 @@ def _charts_markdown(report: dict[str, Any], limit: int = 4) -> str:
     ],
 )
 def detection_evaluation(s3: S3Resource) -> dg.MaterializeResult:
-    from streaming.detection import load_latest_model
     from streaming.detection.evaluate import run_evaluation
+    from streaming.detection.store import load_champion_model
 
-    model = load_latest_model(s3.settings(), client=s3.client())
+    # the champion: the version the running detector alerts with (a new one starts challenger)
+    model = load_champion_model(s3.settings(), client=s3.client())
     if model is None:
         raise dg.Failure(description="no stored model: materialize fraud_model first")
     report = run_evaluation(out_dir=REPORT_DIR, model=model)
