@@ -68,7 +68,9 @@ def detect_stream(
     anomalies_topic: Annotated[
         str | None, typer.Option(help="alerts topic (default ANOMALIES_TOPIC)")
     ] = None,
-    group: Annotated[str, typer.Option(help="consumer group")] = "adnomaly-detector",
+    group: Annotated[
+        str | None, typer.Option(help="consumer group (default: DETECTOR_GROUP)")
+    ] = None,
     instance_id: Annotated[str | None, typer.Option(help="static group member id")] = None,
     model_prefix: Annotated[
         str | None,

@@ -50,7 +50,7 @@ class DetectorService:
         *,
         topic: str | None = None,
         anomalies_topic: str | None = None,
-        group_id: str = "adnomaly-detector",
+        group_id: str | None = None,
         instance_id: str | None = None,
         watcher: ModelWatcher | None = None,
         batch_size: int = 1000,
@@ -58,7 +58,8 @@ class DetectorService:
     ) -> None:
         self.settings = settings
         self.topic = topic or settings.features_topic
-        config = consumer_config(settings, "adnomaly-detector", group_id, instance_id, "detector")
+        group = group_id or settings.detector_group
+        config = consumer_config(settings, "adnomaly-detector", group, instance_id, "detector")
         self.consumer = Consumer(config)
         self.dlq = DeadLetters(settings, "detector", self.topic)
         self.alerts = AlertPublisher(settings, anomalies_topic)
@@ -68,7 +69,7 @@ class DetectorService:
         self.batch_size, self.poll_timeout_s = batch_size, poll_timeout_s
         self.stats: Counter[str] = Counter()
         self.stop = threading.Event()
-        self.metrics = StreamMetrics("detector", instance_id, self.topic, group_id)
+        self.metrics = StreamMetrics("detector", instance_id, self.topic, group)
 
     def run(
         self, max_seconds: float | None = None, idle_exit_s: float | None = None
