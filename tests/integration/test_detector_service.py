@@ -223,4 +223,4 @@ def test_a_new_model_is_picked_up_without_a_restart(stack: Settings) -> None:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()[-3000:]
-    assert f"-> {second.version}".encode() in err
+    assert f"-> champion {second.version}".encode() in err  # the watcher's log of the switch
