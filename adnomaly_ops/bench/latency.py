@@ -22,7 +22,7 @@ from adnomaly_ops.bench.sinks import _drop_schema, _fresh_schema
 from streaming.kafka.config import consumer_config
 from streaming.kafka.inspect import topic_size
 from streaming.kafka.topics import DAY_MS, TopicSpec, ensure_topics
-from streaming.settings import Settings
+from streaming.settings import Settings, child_env
 from streaming.sinks.db import DbWriter
 from streaming.sinks.runner import SinkRunner
 
@@ -90,6 +90,7 @@ def bench_latency(settings: Settings, rate: float, seconds: float) -> BenchResul
             "--duration",
             f"{seconds}s",
         ],
+        env=child_env(settings),  # the bench's principal (admin: the topic is its own)
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
