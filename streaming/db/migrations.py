@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from streaming.settings import PROJECT_ROOT
 
@@ -55,9 +56,16 @@ def _current(conn: psycopg.Connection, migrations: list[Migration]) -> bool:
     """Every migration applied and unchanged: read-only, so a service role without DDL rights
     (streaming/db/roles.py) passes once the owner has migrated."""
     with conn.transaction():
-        if conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,):
+        # the first schema of the search path, where the migrations create everything (a
+        # benchmark's or test's own schema must not pass for current because public is)
+        (schema,) = conn.execute("SELECT current_schema()").fetchone() or (None,)
+        if schema is None:
             return False
-        rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
+        table = sql.Identifier(schema, "schema_migrations")
+        found = conn.execute("SELECT to_regclass(%s)", (f'"{schema}".schema_migrations',))
+        if found.fetchone() == (None,):
+            return False
+        rows = conn.execute(sql.SQL("SELECT version, checksum FROM {}").format(table)).fetchall()
     done: dict[int, str] = dict(rows)
     return all(done.get(m.version) == m.checksum for m in migrations)
 

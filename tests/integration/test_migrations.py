@@ -88,3 +88,22 @@ def test_edited_migration_is_refused(schema_conn: psycopg.Connection, tmp_path: 
     (tmp_path / "0001_a.sql").write_text("CREATE TABLE a (x bigint);")
     with pytest.raises(MigrationError, match="edited"):
         migrate(schema_conn, tmp_path)
+
+
+def test_own_schema_is_migrated_though_public_is_current(stack: Settings) -> None:
+    """With public earlier migrated (stack up does) and on the search path after a schema of
+    its own (benchmarks and tests connect so), migrate() builds the own schema's tables rather
+    than taking public's for current."""
+    name = "t_own_schema_before_public"
+    with connect(stack, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+    try:
+        with connect(stack, autocommit=True, schema=name) as conn:
+            assert migrate(conn), "nothing applied: public passed for this schema"
+            found = conn.execute("SELECT to_regclass(%s)", (f"{name}.clickstream_events",))
+            assert found.fetchone() != (None,)
+            assert migrate(conn) == []  # and now it is current
+    finally:
+        with connect(stack, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
