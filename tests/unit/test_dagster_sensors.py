@@ -44,7 +44,14 @@ class FakeKafka(KafkaResource):
         return self.records
 
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+# "now" as of each test's start, not the module's import: the suite may run these tests long
+# after collecting them, and the newest event must then still be seconds old
+CLOCK: dict[str, datetime] = {}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clock() -> None:
+    CLOCK["now"] = datetime.now(UTC).replace(microsecond=0)
 
 
 class FakePostgres(PostgresResource):
@@ -52,7 +59,7 @@ class FakePostgres(PostgresResource):
     empty: bool = False
 
     def newest(self, table: str, column: str) -> datetime | None:
-        return None if self.empty else NOW - timedelta(seconds=self.seconds_ago)
+        return None if self.empty else CLOCK["now"] - timedelta(seconds=self.seconds_ago)
 
 
 class FakePrometheus(PrometheusResource):
