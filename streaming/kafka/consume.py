@@ -25,7 +25,7 @@ def consume_records(
         err = msg.error()
         if err is None:
             good.append(msg)
-        elif err.fatal():
+        elif err.fatal() or err.code() in (KafkaError._FATAL, KafkaError.FENCED_INSTANCE_ID):
             raise FatalConsumerError(f"fatal consumer error, restart needed: {err}")
         elif err.code() != KafkaError._PARTITION_EOF:
             log.warning("consumer error: %s", err)

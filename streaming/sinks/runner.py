@@ -23,7 +23,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from numpy.typing import NDArray
 
 from streaming.kafka.config import consumer_config
-from streaming.kafka.consume import consume_records
+from streaming.kafka.consume import FatalConsumerError, consume_records
 from streaming.metrics import StreamMetrics, serve
 from streaming.settings import Settings
 from streaming.sinks.dlq import DeadLetters
@@ -32,6 +32,7 @@ from streaming.sinks.records import Accepted, split
 log = logging.getLogger("adnomaly.sink")
 
 COMMIT_RETRY_S = 60.0
+_FENCED = frozenset({KafkaError._FATAL, KafkaError.FENCED_INSTANCE_ID})
 # the group coordinator is restarting or moving: the same commit succeeds a little later
 _COORDINATOR_MOVING = frozenset(
     {
@@ -273,7 +274,14 @@ class SinkRunner:
                 self.consumer.commit(offsets=offsets, asynchronous=False)
                 return True
             except KafkaException as exc:
-                moving = exc.args[0].code() in _COORDINATOR_MOVING
+                error = exc.args[0]
+                if error.fatal() or error.code() in _FENCED:
+                    # a static member fenced after a broker restart: only a new consumer can go
+                    # on, so the service exits and its supervisor starts it again
+                    raise FatalConsumerError(
+                        f"fatal commit error, restart needed: {error}"
+                    ) from exc
+                moving = error.code() in _COORDINATOR_MOVING
                 if retry and moving and time.monotonic() < end and not self.stopping:
                     log.warning("offset commit failed, retrying in %.1fs: %s", backoff, exc)
                     time.sleep(backoff)
