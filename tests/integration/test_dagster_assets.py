@@ -8,7 +8,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ from streaming.producer import ClickProducer
 from streaming.prometheus_api import query
 from streaming.s3 import s3_client
 from streaming.settings import Settings, child_env
-from tests.integration.helpers import unique_topic
+from tests.integration.helpers import unique_topic, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -150,10 +149,12 @@ def _stuck_db_sink(stack: Settings) -> Iterator[None]:
 
 def _prometheus_lag(stack: Settings, group: str, at_least: int, deadline_s: float) -> None:
     promql = f'sum(adnomaly_stream_commit_lag_records{{group="{group}"}}) >= {at_least}'
-    end = time.monotonic() + deadline_s
-    while not query(stack, promql):
-        assert time.monotonic() < end, f"Prometheus shows no lag >= {at_least} for {group}"
-        time.sleep(1)
+    wait_for(
+        lambda: query(stack, promql),
+        deadline_s,
+        f"Prometheus to show lag >= {at_least} for {group}",
+        interval_s=1.0,
+    )
 
 
 def test_stream_health_reports_failed_checks_not_runs(
