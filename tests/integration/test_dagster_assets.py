@@ -163,6 +163,9 @@ def test_stream_health_reports_failed_checks_not_runs(
     with _stuck_db_sink(stack):
         _lagging_group(stack, 25)
         _prometheus_lag(stack, stack.db_sink_group, 25, 90)
+        # the broker's log end offsets come from its JMX exporter, scraped on its own cadence
+        topic = f'sum(kafka_log_log_end_offset{{topic="{stack.topic}"}}) >= 25'
+        wait_for(lambda: query(stack, topic), 60, "Prometheus to show the topic's records")
         _assert_lag_fails_its_check(monkeypatch)
 
 
