@@ -30,6 +30,7 @@ def _table(reports: list[FaultReport]) -> Table:
         "lost",
         "back s",
         "recovery s",
+        "unavail s",
         "windows",
         "online",
         "ok",
@@ -46,6 +47,7 @@ def _table(reports: list[FaultReport]) -> Table:
             str(r.lost),
             _s(r.back_after_s),
             _s(r.recovery_s),
+            _s(r.unavailable_s),
             f"{r.feature_windows - r.feature_problems}/{r.feature_windows}",
             online,
             "[green]yes" if r.ok else "[red]NO",
@@ -68,8 +70,19 @@ def chaos(
     ] = 180,
     faults: Annotated[
         str | None,
-        typer.Option(help="comma-separated subset, e.g. db-sink,kafka,poison (default: all)"),
+        typer.Option(
+            help="comma-separated subset by target, e.g. db-sink,kafka,poison; the HA "
+            "profile adds kafka-leader, flink-taskmanager-2, minio-drive, kafka-leader+db-sink "
+            "(default: all of the profile's)"
+        ),
     ] = None,
+    max_unavailable: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="HA profile: seconds a fault it absorbs may stop events reaching PostgreSQL",
+        ),
+    ] = 5.0,
 ) -> None:
     """Inject each fault into the running stack (`make up` first) while a bounded, known set of
     events flows, and verify exactly-once storage, features, the online store and the DLQ."""
@@ -77,8 +90,9 @@ def chaos(
     from adnomaly_ops.chaos.pipeline import PipelineError
     from adnomaly_ops.chaos.run import run_chaos
 
+    settings = get_settings()
     try:
-        selected = by_names(faults)
+        selected = by_names(settings, faults)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--faults") from None
 
@@ -86,16 +100,18 @@ def chaos(
         mark = "[green]ok[/]" if r.ok else f"[red]FAILED[/] {'; '.join(r.problems)}"
         console.print(
             f"{r.fault}: {r.produced:,} produced, {r.stored_postgres:,} in PostgreSQL, "
-            f"{r.stored_lake:,} in the lake, recovered in {_s(r.recovery_s)} s — {mark}"
+            f"{r.stored_lake:,} in the lake, recovered in {_s(r.recovery_s)} s, longest stretch "
+            f"with nothing stored {_s(r.unavailable_s)} s — {mark}"
         )
 
     try:
         reports = run_chaos(
-            get_settings(),
+            settings,
             selected,
             rate=rate,
             phase_s=phase_seconds,
             deadline_s=deadline,
+            max_unavailable_s=max_unavailable,
             say=lambda m: console.print(f"[dim]{m}"),
             on_report=on_report,
         )

@@ -8,6 +8,7 @@ very events produced, whatever else the stores hold.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
@@ -34,6 +35,7 @@ class Phase:
     ids: list[str] = field(default_factory=list)
     first: datetime | None = None
     last: datetime | None = None
+    produce_errors: int = 0  # events the broker never acknowledged (after the client's retries)
 
     def add(self, ids: list[str], first: datetime, last: datetime) -> None:
         self.ids.extend(ids)
@@ -43,6 +45,7 @@ class Phase:
     def merge(self, other: Phase) -> None:
         if other.first and other.last:
             self.add(other.ids, other.first, other.last)
+        self.produce_errors += other.produce_errors
 
 
 class SteadyProducer:
@@ -56,9 +59,11 @@ class SteadyProducer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._failed_before = 0
 
     def start(self) -> None:
         self.phase = Phase()
+        self._failed_before = self.producer.stats.failed
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="chaos-producer", daemon=True)
         self._thread.start()
@@ -89,6 +94,7 @@ class SteadyProducer:
             self._thread.join(30)
         self.producer.flush(deadline_s)
         with self._lock:
+            self.phase.produce_errors = self.producer.stats.failed - self._failed_before
             return self.phase
 
 
@@ -120,6 +126,19 @@ class Stores:
             ).fetchone() or (0, 0)
         return Counted(int(distinct), int(rows) - int(distinct))
 
+    def ingested_at(self, phase: Phase) -> list[datetime]:
+        """The distinct times a phase's events were stored in PostgreSQL (each sink batch's
+        transaction time), in order."""
+        if not phase.ids or phase.first is None or phase.last is None:
+            return []
+        with connect(self.settings) as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT ingested_at FROM clickstream_events"
+                ' WHERE "timestamp" BETWEEN %s AND %s AND event_id = ANY(%s) ORDER BY 1',
+                (phase.first, phase.last, phase.ids),
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def lake(self, phase: Phase) -> Counted:
         if not phase.ids or phase.first is None or phase.last is None:
             return Counted(0, 0)
@@ -150,3 +169,19 @@ class Stores:
                     self._objects[key] = cached = (etag, ids)
                 out.append(cached[1])
         return out
+
+
+def longest_gap(stored: list[datetime], first: datetime, last: datetime) -> float:
+    """Seconds of the longest stretch with no event reaching the store while events were being
+    produced (from `first` to `last`, the phase's first and last event): between the start and
+    the first store, between consecutive stores, and from the last store before `last` to the
+    next one (the store that ended the stretch)."""
+    points = [first, *sorted(t for t in stored if t > first)]
+    longest = 0.0
+    for before, after in itertools.pairwise(points):
+        longest = max(longest, (after - before).total_seconds())
+        if after >= last:
+            break
+    else:  # nothing stored at or after the last event: the stretch lasts to its end at least
+        longest = max(longest, (last - points[-1]).total_seconds())
+    return longest

@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adnomaly_ops.chaos import checks, poison
-from adnomaly_ops.chaos.faults import INTERRUPTED, Fault, inject, wait_until
-from adnomaly_ops.chaos.ledger import Phase, SteadyProducer, Stores
+from adnomaly_ops.chaos.faults import INTERRUPTED, Fault, absorbed, inject, wait_until
+from adnomaly_ops.chaos.ledger import Phase, SteadyProducer, Stores, longest_gap
 from adnomaly_ops.chaos.pipeline import prepare, service_groups, undo
 from streaming.db.connect import connect
 from streaming.kafka.inspect import TopicProbe
@@ -46,6 +46,9 @@ class FaultReport:
     lost: int = 0
     back_after_s: float | None = None
     recovery_s: float | None = None
+    # the longest stretch with no event of the phase reaching PostgreSQL while it was produced
+    unavailable_s: float | None = None
+    produce_errors: int = 0
     feature_windows: int = 0
     feature_problems: int = 0
     replayed_feature_copies: int = 0
@@ -71,9 +74,11 @@ class Chaos:
         phase_s: float,
         deadline_s: float,
         say: Callable[[str], None],
+        max_unavailable_s: float = 5.0,
     ) -> None:
         self.settings, self.rate = settings, rate
         self.phase_s, self.deadline_s = phase_s, deadline_s
+        self.max_unavailable_s = max_unavailable_s
         self.say = say
         self.run_id = secrets.token_hex(4)
         self.stores = Stores(settings)
@@ -126,6 +131,7 @@ class Chaos:
         self.total.merge(phase)
         report.produced = len(phase.ids)
         self._check_stored(report, phase, injected)
+        self._check_available(report, phase, fault)
         self._check_groups(report)
         self._check_features(report, phase)
         if fault.kind == "poison":
@@ -149,6 +155,21 @@ class Chaos:
             report.problems.append(
                 f"postgres {pg.stored}/{n} (+{pg.duplicated} dup), "
                 f"lake {lake.stored}/{n} (+{lake.duplicated} dup)"
+            )
+
+    def _check_available(self, report: FaultReport, phase: Phase, fault: Fault) -> None:
+        """Produce errors and the longest stretch with nothing stored; on the HA profile a fault
+        it must absorb may not stop PostgreSQL's intake for more than `max_unavailable_s`."""
+        report.produce_errors = phase.produce_errors
+        if phase.produce_errors:
+            report.problems.append(f"{phase.produce_errors} produce error(s)")
+        assert phase.first is not None and phase.last is not None
+        gap = longest_gap(self.stores.ingested_at(phase), phase.first, phase.last)
+        report.unavailable_s = round(gap, 1)
+        if absorbed(self.settings, fault) and gap > self.max_unavailable_s:
+            report.problems.append(
+                f"no event reached PostgreSQL for {gap:.1f}s "
+                f"(an outage; at most {self.max_unavailable_s:g}s on the HA profile)"
             )
 
     def _check_groups(self, report: FaultReport) -> None:
@@ -236,6 +257,7 @@ class Chaos:
         report = FaultReport("whole run")
         phase = self.total
         report.produced = len(phase.ids)
+        report.produce_errors = phase.produce_errors
         self._check_stored(report, phase, time.monotonic())
         report.recovery_s = None
         self._check_features(report, phase)
@@ -255,11 +277,12 @@ def run_chaos(
     rate: float = 1000.0,
     phase_s: float = 10.0,
     deadline_s: float = 180.0,
+    max_unavailable_s: float = 5.0,
     say: Callable[[str], None] = log.info,
     on_report: Callable[[FaultReport], None] = lambda _r: None,
 ) -> list[FaultReport]:
     restore = prepare(settings, say)
-    chaos = Chaos(settings, rate, phase_s, deadline_s, say)
+    chaos = Chaos(settings, rate, phase_s, deadline_s, say, max_unavailable_s)
     reports: list[FaultReport] = []
 
     def interrupted(signum: int, _frame: object) -> None:

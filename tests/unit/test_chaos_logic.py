@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from adnomaly_ops.bench.soak import MEMORY_BOUND_MIB, Sample, _memory_table
-from adnomaly_ops.chaos.faults import FAULTS, by_names
+from adnomaly_ops.chaos.faults import FAULTS, HA_FAULTS, absorbed, by_names, faults_for
+from adnomaly_ops.chaos.ledger import longest_gap
 from adnomaly_ops.chaos.poison import _MARKER, poison_records
 from streaming.contract import ContractError, parse_event
+from streaming.settings import Settings
 from streaming.sinks.records import MAX_EVENT_BYTES
 
 
@@ -28,10 +32,46 @@ def test_every_fault_the_issue_names_is_injected() -> None:
 
 
 def test_faults_are_chosen_by_target_and_unknown_names_are_refused() -> None:
-    assert [f.target for f in by_names("kafka, poison")] == ["kafka", "poison"]
-    assert by_names(None) == list(FAULTS)
+    single = Settings()
+    assert [f.target for f in by_names(single, "kafka, poison")] == ["kafka", "poison"]
+    assert by_names(single, None) == list(FAULTS)
     with pytest.raises(ValueError, match="unknown fault"):
-        by_names("kafka,zookeeper")
+        by_names(single, "kafka,zookeeper")
+    with pytest.raises(ValueError, match="unknown fault"):  # an HA fault on the single node
+        by_names(single, "minio-drive")
+
+
+def test_the_ha_profile_adds_its_faults_and_must_absorb_the_losses_of_one_part() -> None:
+    ha = Settings(ADNOMALY_PROFILE="ha")
+    assert faults_for(ha) == FAULTS + HA_FAULTS
+    assert {f.target for f in HA_FAULTS} == {
+        "kafka-leader",
+        "flink-taskmanager-2",
+        "minio-drive",
+        "kafka-leader+db-sink",
+    }
+    must = {f.name for f in faults_for(ha) if absorbed(ha, f)}
+    assert {"sigkill db-sink", "sigkill detector", "restart kafka", "lose minio drive"} <= must
+    assert not must & {"restart postgres", "restart redis", "poison burst"}  # they run once
+    assert not any(absorbed(Settings(), f) for f in FAULTS)
+
+
+T0 = datetime(2026, 12, 2, tzinfo=UTC)
+
+
+def _at(*seconds: float) -> list[datetime]:
+    return [T0 + timedelta(seconds=s) for s in seconds]
+
+
+def test_longest_gap_spans_the_stretch_with_nothing_stored_while_producing() -> None:
+    last = T0 + timedelta(seconds=10)
+    assert longest_gap(_at(0.5, 1, 1.5, 7.5, 8, 10.2), T0, last) == pytest.approx(6.0)
+    # the first store came late: the stretch starts with the production
+    assert longest_gap(_at(3, 4, 10.1), T0, last) == pytest.approx(6.1)
+    # stores after the last event that ended the stretch count; later ones do not
+    assert longest_gap(_at(1, 12, 30), T0, last) == pytest.approx(11.0)
+    # nothing stored at all: the whole production
+    assert longest_gap([], T0, last) == pytest.approx(10.0)
 
 
 def test_poison_records_are_rejected_for_each_reason_and_carry_their_number() -> None:

@@ -1,0 +1,69 @@
+"""The parts of the HA profile's faults that need more than a supervisor program name: which
+Kafka node leads `clickstream`, whether every replica is back in sync, and a MinIO drive lost
+and healed.
+
+A lost drive is simulated as a drive replaced by a blank one: its directory is emptied (data
+and MinIO's format file gone) while MinIO runs. The erasure-coded set keeps serving reads and
+writes from the other three; MinIO finds the blank drive, formats it and heals the objects onto
+it. The drive is back in service once it holds a format file again and MinIO's healing tracker
+for it is gone.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from adnomaly_ops.stack.services import kafka_name, minio_drive_dirs
+from streaming.kafka.topics import admin_client
+from streaming.settings import Settings
+
+# the drive chaos empties: not the first (MinIO reads its config from any drive; this keeps the
+# fault independent of which one it prefers)
+LOST_DRIVE = 3
+_FORMAT = Path(".minio.sys") / "format.json"
+_HEALING = Path(".minio.sys") / "buckets" / ".healing.bin"
+
+
+def kafka_leader(settings: Settings, topic: str | None = None, partition: int = 0) -> str:
+    """The supervisor program of the node leading `partition` of `topic` (clickstream)."""
+    topic = topic or settings.topic
+    meta = admin_client(settings).list_topics(topic, timeout=10).topics[topic]
+    leader = meta.partitions[partition].leader
+    if leader < 0:
+        raise RuntimeError(f"{topic}[{partition}] has no leader")
+    return kafka_name(leader)
+
+
+def replicas_in_sync(settings: Settings) -> bool:
+    """Every partition of every topic has all its replicas in sync (a restarted node caught up
+    and rejoined each ISR)."""
+    meta = admin_client(settings).list_topics(timeout=10)
+    return all(
+        len(p.isrs) == len(p.replicas) and p.leader >= 0
+        for t in meta.topics.values()
+        for p in t.partitions.values()
+    )
+
+
+def lost_drive(settings: Settings) -> Path:
+    if not settings.ha:
+        raise RuntimeError("a MinIO drive can be lost only in the HA profile (4 drives)")
+    return minio_drive_dirs(settings)[LOST_DRIVE - 1]
+
+
+def lose_drive(settings: Settings) -> Path:
+    """Empty one of MinIO's four drives, as if it were swapped for a blank disk."""
+    drive = lost_drive(settings)
+    for child in drive.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+    return drive
+
+
+def drive_healed(settings: Settings) -> bool:
+    """The blank drive is formatted into the set again and no healing of it is in progress."""
+    drive = lost_drive(settings)
+    return (drive / _FORMAT).exists() and not (drive / _HEALING).exists()
