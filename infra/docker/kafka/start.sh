@@ -4,15 +4,26 @@
 # admin as the only super user, every principal's SCRAM credential added when the storage is
 # first formatted. Listeners: INTERNAL (kafka:9092, the other containers), HOST (the published
 # 127.0.0.1:29092), CONTROLLER (kafka:9093, inside only).
+# The HA variant (infra/docker-compose.ha.yml) runs three of these, `kafka`, `kafka-2` and
+# `kafka-3`, with KAFKA_NODES=3: one quorum, replication factor 3, min.insync.replicas 2, each
+# node's HOST port 10 above the previous one's, as natively.
 set -euo pipefail
 : "${KAFKA_ADMIN_PASSWORD:?KAFKA_ADMIN_PASSWORD is not set}"
+node="${KAFKA_NODE_ID:-1}"
+nodes="${KAFKA_NODES:-1}"
+name() { if [ "$1" = 1 ]; then echo kafka; else echo "kafka-$1"; fi; }
+voters=""
+for i in $(seq 1 "$nodes"); do voters="${voters:+$voters,}$i@$(name "$i"):9093"; done
+host_port=$((29092 + (node - 1) * 10))
+replicas="$nodes"
+min_isr=$(( nodes >= 3 ? 2 : 1 ))
 conf=/tmp/server.properties
 cat > "$conf" <<PROPS
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@kafka:9093
-listeners=INTERNAL://:9092,HOST://:29092,CONTROLLER://:9093
-advertised.listeners=INTERNAL://kafka:9092,HOST://127.0.0.1:29092
+node.id=${node}
+controller.quorum.voters=${voters}
+listeners=INTERNAL://:9092,HOST://:${host_port},CONTROLLER://:9093
+advertised.listeners=INTERNAL://$(name "$node"):9092,HOST://127.0.0.1:${host_port}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=INTERNAL
 listener.security.protocol.map=INTERNAL:SASL_PLAINTEXT,HOST:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
@@ -29,14 +40,16 @@ allow.everyone.if.no.acl.found=false
 log.dirs=/var/lib/kafka/data
 auto.create.topics.enable=false
 num.partitions=6
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+default.replication.factor=${replicas}
+min.insync.replicas=${min_isr}
+offsets.topic.replication.factor=${replicas}
+transaction.state.log.replication.factor=${replicas}
+transaction.state.log.min.isr=${min_isr}
+share.coordinator.state.topic.replication.factor=${replicas}
+share.coordinator.state.topic.min.isr=${min_isr}
 group.initial.rebalance.delay.ms=0
+broker.session.timeout.ms=3000
+broker.heartbeat.interval.ms=500
 log.retention.hours=168
 log.retention.bytes=-1
 log.segment.bytes=268435456
