@@ -1,15 +1,15 @@
 """Causal anomaly scores for any numeric time series (`adnomaly detect`).
 
-Per numeric column, three views (`views.py`: level, seasonal residual, shape) give raw
+Per numeric column, four views (`views.py`: level, seasonal residual, rarity, shape) give raw
 evidence per row; the core (`core.py`) judges each view's evidence against that view's own
 running distribution (surprise, -log10 of a tail probability), so 0.99 is as rare on a flat
-series as on a noisy one. The level and seasonal views are alternatives (the larger surprise
-counts); their evidence is averaged with the shape view's, on the core's [0, 1) scale, because
-an anomaly that is both an unusual value and an unseen pattern is the surest. A row's score is
-its largest over the columns, kept only at the onset of an episode (`core.novelty`), and an
-alarm silences the next 24 rows (`core.refractory`). One set
-of defaults serves every input (chosen on the labelled dev series, see docs/detection.md): no
-per-file tuning, labels never read, and a row's score never changes when rows are appended.
+series as on a noisy one. The level, seasonal and rarity views are alternatives (the largest
+surprise counts); their evidence is averaged with the shape view's, on the core's [0, 1) scale,
+because an anomaly that is both an unusual value and an unseen pattern is the surest. A row's
+score is its largest over the columns, kept only at the onset of an episode (`core.novelty`),
+and an alarm silences the next 24 rows (`core.refractory`). One set of defaults serves every
+input (chosen on the labelled dev series, see docs/detection.md): no per-file tuning, labels
+never read, and a row's score never changes when rows are appended.
 """
 
 from __future__ import annotations
@@ -49,36 +49,40 @@ class SeriesScores:
     score: Array  # [0, 1), 0.5 at the alarm level
     is_anomaly: NDArray[np.bool_]
     column: list[str]  # per row: the column that drove the score ("" when score is 0)
-    view: list[str]  # per row: "level", "seasonal" or "shape"
+    view: list[str]  # per row: "level", "seasonal", "shape" or "rarity"
 
 
 def column_evidence(
     ts: NDArray[np.int64], x: Array, config: SeriesConfig = DEFAULTS
 ) -> tuple[Array, NDArray[np.intp]]:
     """(combined evidence in [0, 1) per row, the view that weighed most: 0 level, 1 seasonal,
-    2 shape)."""
+    2 shape, 3 rarity)."""
     raw = raw_views(ts, x, config.views)
     cal = config.calibration
     surprises = {name: core.surprise(values, cal) for name, values in raw.items()}
-    surprises["seasonal"][np.isnan(raw["seasonal"])] = 0.0
+    for name in ("seasonal", "rarity"):
+        surprises[name][np.isnan(raw[name])] = 0.0
     if config.spike_weight:
         single = replace(cal, short=1)
         for name in config.spike_views:
             spike = config.spike_weight * core.surprise(raw[name], single)
             spike[np.isnan(raw[name])] = 0.0
             surprises[name] = np.fmax(surprises[name], spike)
-    value_view = np.fmax(surprises["level"], surprises["seasonal"])
+    value_view = np.fmax(np.fmax(surprises["level"], surprises["seasonal"]), surprises["rarity"])
     value_sq = core.score_from_surprise(value_view, cal)
     shape_sq = core.score_from_surprise(surprises["shape"], cal)
     evidence = (1 - config.shape_weight) * value_sq + config.shape_weight * shape_sq
     driver = np.where(surprises["seasonal"] > surprises["level"], 1, 0)
+    driver = np.where(
+        surprises["rarity"] > np.fmax(surprises["level"], surprises["seasonal"]), 3, driver
+    )
     driver = np.where(shape_sq > value_sq, 2, driver).astype(np.intp)
     missing = np.isnan(x)
     evidence[missing] = 0.0
     return evidence, driver
 
 
-_VIEW_NAMES = ("level", "seasonal", "shape")
+_VIEW_NAMES = ("level", "seasonal", "shape", "rarity")
 
 
 def score_detail(
