@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from adnomaly_ops.stack.services import Service, app_services, infra_services, kafka_name
-from adnomaly_ops.stack.tools import Tools
+from adnomaly_ops.stack.services import Service, app_services, kafka_name
 from streaming.settings import PROJECT_ROOT, Settings, load_settings
 from tests.unit.test_compose_parity import (
     COMPOSE_FILE,
@@ -34,6 +33,7 @@ from tests.unit.test_compose_parity import (
     health_problems,
     image_problems,
     loopback_problems,
+    native_services,
     published_ports,
     variable_problems,
 )
@@ -91,10 +91,7 @@ def settings(ha_env: None) -> Settings:
 
 @pytest.fixture(scope="module")
 def native(settings: Settings) -> list[Service]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Tools, "postgres_bindir", staticmethod(lambda: Path("/pg/bin")))
-        mp.setattr(Tools, "redis_server", staticmethod(lambda: Path("/bin/redis-server")))
-        return infra_services(settings, Tools(settings.tools_dir))
+    return native_services(settings)
 
 
 @pytest.fixture(scope="module")

@@ -325,14 +325,18 @@ def settings(isolated_env: None) -> Settings:
     return load_settings(**{name: "unused-here" for name in CREDENTIALS})
 
 
-@pytest.fixture(scope="module")
-def native(settings: Settings) -> list[Service]:
+def native_services(settings: Settings) -> list[Service]:
     with pytest.MonkeyPatch.context() as mp:
         # Names, ports and env names do not depend on where the server binaries live: pin
         # them so the test needs no PostgreSQL or Redis installed.
         mp.setattr(Tools, "postgres_bindir", staticmethod(lambda: Path("/pg/bin")))
         mp.setattr(Tools, "redis_server", staticmethod(lambda: Path("/bin/redis-server")))
         return infra_services(settings, Tools(settings.tools_dir))
+
+
+@pytest.fixture(scope="module")
+def native(settings: Settings) -> list[Service]:
+    return native_services(settings)
 
 
 @pytest.fixture(scope="module")
