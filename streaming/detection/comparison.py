@@ -159,7 +159,7 @@ def compare_and_promote(
 ) -> Outcome:
     """Compare the stored champion and challenger, record both versions' scores in the roles
     object, and promote the challenger when `rule` says so."""
-    from streaming.detection.roles import current_roles, write_roles
+    from streaming.detection.roles import Roles, current_roles, update_roles
     from streaming.detection.store import list_versions, promote_version
 
     versions = list_versions(settings, client=client, prefix=prefix)
@@ -174,10 +174,12 @@ def compare_and_promote(
         return Outcome(champion, challenger, None, None, Decision(False, why), False)
     span, c_scores, k_scores = found
     decision = decide(c_scores, k_scores, rule)
-    roles = current_roles(settings, client, prefix, versions)  # re-read: keep a newer write
-    roles.scores[champion] = {**c_scores.as_dict(), "compared_with": challenger}
-    roles.scores[challenger] = {**k_scores.as_dict(), "compared_with": champion}
-    write_roles(roles, settings, client, prefix)
+
+    def record(roles: Roles) -> None:
+        roles.scores[champion] = {**c_scores.as_dict(), "compared_with": challenger}
+        roles.scores[challenger] = {**k_scores.as_dict(), "compared_with": champion}
+
+    roles, _ = update_roles(settings, client, prefix, versions, record)
     promoted = decision.promote and roles.challenger == challenger
     if promoted:
         promote_version(challenger, settings, "model_comparison", client=client, prefix=prefix)

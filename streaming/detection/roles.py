@@ -1,9 +1,14 @@
 """Champion and challenger: which stored model versions the detector runs, and in which role.
 
 Kept in MinIO next to the models (`<prefix>roles.json`, one object: an S3 PUT replaces it
-atomically, so a reader sees the old or the new roles, never half of them). The champion's
-score decides alerts; the challenger is scored on the same windows and only recorded, so the
-two can be compared (Dagster `model_comparison`) before the challenger takes over.
+atomically, so a reader sees the old or the new roles, never half of them). Every change is a
+conditional write (`update_roles`: If-Match the ETag read, or If-None-Match for the first), so
+two writers at once (a promotion from the CLI while `model_comparison` records its scores)
+cannot lose each other's change: the one that lost the race reads again and re-applies.
+
+The champion's score decides alerts; the challenger is scored on the same windows and only
+recorded, so the two can be compared (Dagster `model_comparison`) before the challenger takes
+over.
 
 Without a roles object (a store that predates roles) the newest version is the champion and
 there is no challenger: the detector behaves as it did before roles existed.
@@ -11,9 +16,10 @@ there is no challenger: the detector behaves as it did before roles existed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import orjson
 from botocore.exceptions import ClientError
@@ -23,6 +29,10 @@ from streaming.settings import Settings
 ROLES_OBJECT: Final = "roles.json"
 CHAMPION: Final = "champion"
 CHALLENGER: Final = "challenger"
+# what S3 and MinIO answer a conditional PUT whose condition no longer holds
+_RACE_CODES: Final = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
+UPDATE_ATTEMPTS: Final = 8
+T = TypeVar("T")
 
 
 class UnknownVersionError(LookupError):
@@ -89,23 +99,56 @@ def roles_key(prefix: str) -> str:
     return f"{prefix}{ROLES_OBJECT}"
 
 
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _read(settings: Settings, client: Any, prefix: str) -> tuple[Roles | None, str | None]:
+    """The stored roles and their ETag, or (None, None) when the store has none yet."""
+    try:
+        got = client.get_object(Bucket=settings.minio_bucket, Key=roles_key(prefix))
+    except ClientError as exc:
+        if _code(exc) in {"NoSuchKey", "404"}:
+            return None, None
+        raise
+    return Roles.from_bytes(got["Body"].read()), got.get("ETag")
+
+
 def read_roles(settings: Settings, client: Any, prefix: str) -> Roles | None:
     """The stored roles, or None when the store has none yet."""
-    try:
-        body = client.get_object(Bucket=settings.minio_bucket, Key=roles_key(prefix))["Body"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-            return None
-        raise
-    return Roles.from_bytes(body.read())
+    return _read(settings, client, prefix)[0]
 
 
-def write_roles(roles: Roles, settings: Settings, client: Any, prefix: str) -> None:
-    client.put_object(
-        Bucket=settings.minio_bucket,
-        Key=roles_key(prefix),
-        Body=roles.to_bytes(),
-        ContentType="application/json",
+def update_roles(
+    settings: Settings,
+    client: Any,
+    prefix: str,
+    versions: list[str],
+    change: Callable[[Roles], T],
+) -> tuple[Roles, T]:
+    """Apply `change` to the current roles (`current_roles`) and store them, only if nobody
+    stored others meanwhile; else read again and re-apply, up to UPDATE_ATTEMPTS times."""
+    for _ in range(UPDATE_ATTEMPTS):
+        roles, etag = _read(settings, client, prefix)
+        if roles is None:
+            roles = Roles(champion=versions[-1] if versions else None)
+        result = change(roles)
+        condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+        try:
+            client.put_object(
+                Bucket=settings.minio_bucket,
+                Key=roles_key(prefix),
+                Body=roles.to_bytes(),
+                ContentType="application/json",
+                **condition,
+            )
+        except ClientError as exc:
+            if _code(exc) in _RACE_CODES:
+                continue  # another writer got in first: start again from theirs
+            raise
+        return roles, result
+    raise RuntimeError(
+        f"{roles_key(prefix)} changed under every one of {UPDATE_ATTEMPTS} attempts to update it"
     )
 
 

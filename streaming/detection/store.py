@@ -23,7 +23,7 @@ from streaming.detection.roles import (
     UnknownVersionError,
     current_roles,
     read_roles,
-    write_roles,
+    update_roles,
 )
 from streaming.s3 import s3_client
 from streaming.settings import Settings
@@ -107,10 +107,7 @@ def register_version(
     champion that `version` challenges."""
     s3 = _client(settings, client)
     earlier = [v for v in list_versions(settings, client=s3, prefix=prefix) if v < version]
-    roles = current_roles(settings, s3, prefix, earlier)
-    role = roles.register(version)
-    write_roles(roles, settings, s3, prefix)
-    return role
+    return update_roles(settings, s3, prefix, earlier, lambda roles: roles.register(version))[1]
 
 
 def promote_version(
@@ -124,10 +121,7 @@ def promote_version(
             f"model version {version!r} is not stored under s3://{settings.minio_bucket}/"
             f"{prefix} (stored: {', '.join(versions) or 'none'})"
         )
-    roles = current_roles(settings, s3, prefix, versions)
-    roles.promote(version, by)
-    write_roles(roles, settings, s3, prefix)
-    return roles
+    return update_roles(settings, s3, prefix, versions, lambda roles: roles.promote(version, by))[0]
 
 
 class ModelWatcher:

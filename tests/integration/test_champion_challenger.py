@@ -164,3 +164,32 @@ def test_challenger_is_scored_apart_and_promotion_switches_alerts(stack: Setting
             conn.execute("DELETE FROM fraud_labels WHERE incident_id = %s", (label_id,))
             conn.commit()
     assert proc.returncode == 0, err.decode()[-3000:]
+
+
+def test_minio_refuses_a_stale_roles_write_and_the_loser_reapplies(stack: Settings) -> None:
+    """The conditional write roles.json relies on, on the real MinIO: a PUT If-Match a stale
+    ETag is refused, and update_roles then reads the other writer's roles and re-applies."""
+    from botocore.exceptions import ClientError
+
+    from streaming.detection.roles import Roles, read_roles, roles_key, update_roles
+
+    s3, prefix = s3_client(stack), f"test/roles-{uuid.uuid4().hex[:8]}/"
+    update_roles(stack, s3, prefix, ["v1"], lambda r: r.register("v2"))
+    stale = s3.get_object(Bucket=stack.minio_bucket, Key=roles_key(prefix))["ETag"]
+    update_roles(stack, s3, prefix, [], lambda r: r.scores.update(v1={"f1": 0.5}))
+    with pytest.raises(ClientError) as refused:
+        s3.put_object(Bucket=stack.minio_bucket, Key=roles_key(prefix), Body=b"{}", IfMatch=stale)
+    assert refused.value.response["Error"]["Code"] in {"PreconditionFailed", "412"}
+    with pytest.raises(ClientError):  # the first write of roles may not replace existing ones
+        s3.put_object(Bucket=stack.minio_bucket, Key=roles_key(prefix), Body=b"{}", IfNoneMatch="*")
+    calls = count()
+
+    def promote_racing_a_score(roles: Roles) -> None:
+        if next(calls) == 0:
+            update_roles(stack, s3, prefix, [], lambda r: r.scores.update(v2={"f1": 0.7}))
+        roles.promote("v2", by="test")
+
+    update_roles(stack, s3, prefix, [], promote_racing_a_score)
+    stored = read_roles(stack, s3, prefix)
+    assert stored is not None and stored.champion == "v2" and next(calls) == 2
+    assert set(stored.scores) == {"v1", "v2"}

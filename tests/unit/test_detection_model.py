@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,6 +132,10 @@ def test_serialization_round_trip_and_refusals(model: DetectorModel) -> None:
         train(rows.iloc[:0])
 
 
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
+
+
 class FakeS3:
     """The four S3 calls the store makes, in memory; `fail` simulates an outage."""
 
@@ -143,15 +148,30 @@ class FakeS3:
         if self.fail:
             raise ClientError({"Error": {"Code": "503", "Message": "down"}}, "op")
 
-    def put_object(self, Bucket: str, Key: str, Body: bytes, **_: Any) -> None:
+    def put_object(
+        self,
+        Bucket: str,
+        Key: str,
+        Body: bytes,
+        IfMatch: str | None = None,
+        IfNoneMatch: str | None = None,
+        **_: Any,
+    ) -> None:
+        """S3's conditional write: 412 when the object's ETag is not IfMatch, or it exists
+        and IfNoneMatch is `*`."""
         self._check()
+        current = self.objects.get((Bucket, Key))
+        etag = None if current is None else _etag(current)
+        if (IfMatch is not None and IfMatch != etag) or (IfNoneMatch == "*" and current):
+            raise ClientError({"Error": {"Code": "PreconditionFailed", "Message": Key}}, "Put")
         self.objects[(Bucket, Key)] = Body
 
     def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
         self._check()
         if (Bucket, Key) not in self.objects:  # as S3 answers a missing key
             raise ClientError({"Error": {"Code": "NoSuchKey", "Message": Key}}, "GetObject")
-        return {"Body": io.BytesIO(self.objects[(Bucket, Key)])}
+        body = self.objects[(Bucket, Key)]
+        return {"Body": io.BytesIO(body), "ETag": _etag(body)}
 
     def get_paginator(self, _name: str) -> FakeS3:
         return self

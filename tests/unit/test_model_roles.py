@@ -9,7 +9,7 @@ import pytest
 
 from streaming.detection.comparison import Decision, Rule, Scores, decide
 from streaming.detection.model import DetectorModel
-from streaming.detection.roles import CHALLENGER, CHAMPION, Roles, read_roles
+from streaming.detection.roles import CHALLENGER, CHAMPION, Roles, read_roles, update_roles
 from streaming.detection.store import (
     ModelWatcher,
     list_versions,
@@ -139,3 +139,25 @@ def test_scores_from_live_quality() -> None:
     assert (scores.labels, scores.caught, scores.alerts) == (2, 1, 2)
     assert scores.precision == 0.5 and scores.recall == 0.5 and scores.f1 == pytest.approx(0.5)
     assert scores.median_delay_s == 120.0
+
+
+def test_a_roles_update_that_loses_a_race_reads_again_and_keeps_both_changes(
+    settings: Settings,
+) -> None:
+    s3, prefix = FakeS3(), "models/detector/"
+    update_roles(settings, s3, prefix, ["v1", "v2"], lambda r: r.register("v2"))
+    calls = 0
+
+    def promote_while_another_writer_records_scores(roles: Roles) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # between this writer's read and its write, another one writes
+            update_roles(settings, s3, prefix, [], lambda r: r.scores.update(v1={"f1": 0.9}))
+        roles.promote("v2", by="test")
+
+    roles, _ = update_roles(
+        settings, s3, prefix, ["v1", "v2"], promote_while_another_writer_records_scores
+    )
+    assert calls == 2  # the first write was refused, the change applied again on theirs
+    stored = read_roles(settings, s3, prefix)
+    assert stored == roles and stored.champion == "v2" and stored.scores == {"v1": {"f1": 0.9}}
