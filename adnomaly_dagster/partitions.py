@@ -3,6 +3,7 @@ which of them are complete enough for the partition sensors to request."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -45,3 +46,28 @@ def complete_partitions(
         keys.append(start.strftime(fmt))
         start += step
     return keys
+
+
+def request_complete(
+    cursor: str | None,
+    *,
+    sink: str,
+    lag: int,
+    unit: str,
+    grace: timedelta,
+    step: timedelta,
+    fmt: str,
+    run_prefix: str,
+) -> dg.SensorResult | dg.SkipReason:
+    """The partition sensors' tick: once `sink` has caught up (lag below CAUGHT_UP), a run per
+    `unit` ("hour", "day") completed since the cursor's, each requested once (its run key)."""
+    if lag >= CAUGHT_UP:
+        return dg.SkipReason(f"{sink} lags {lag:,} records")
+    last = json.loads(cursor or "{}").get(unit)
+    keys = complete_partitions(last, datetime.now(UTC), grace, step, fmt)
+    if not keys:
+        return dg.SkipReason(f"no {run_prefix} {unit} completed since {last}")
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"{run_prefix}-{k}", partition_key=k) for k in keys],
+        cursor=json.dumps({unit: keys[-1]}),
+    )

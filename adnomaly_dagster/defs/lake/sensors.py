@@ -1,11 +1,10 @@
 """lake_hourly_job and the sensor that requests each lake hour once it is complete."""
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import dagster as dg
 
-from adnomaly_dagster.partitions import CAUGHT_UP, HOUR_FMT, complete_partitions
+from adnomaly_dagster.partitions import HOUR_FMT, request_complete
 from adnomaly_dagster.resources import KafkaResource
 from streaming.settings import load_settings
 
@@ -28,16 +27,13 @@ def lake_hours_when_complete(
 ) -> dg.SensorResult | dg.SkipReason:
     settings = load_settings()
     group = settings.lake_sink_group
-    lag = kafka.lags({group: settings.topic})[group]
-    if lag >= CAUGHT_UP:
-        return dg.SkipReason(f"lake sink {group} lags {lag:,} records")
-    last = json.loads(context.cursor or "{}").get("hour")
-    hours = complete_partitions(
-        last, datetime.now(UTC), timedelta(minutes=10), timedelta(hours=1), HOUR_FMT
-    )
-    if not hours:
-        return dg.SkipReason(f"no lake hour completed since {last}")
-    return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"lake-{h}", partition_key=h) for h in hours],
-        cursor=json.dumps({"hour": hours[-1]}),
+    return request_complete(
+        context.cursor,
+        sink=f"lake sink {group}",
+        lag=kafka.lags({group: settings.topic})[group],
+        unit="hour",
+        grace=timedelta(minutes=10),
+        step=timedelta(hours=1),
+        fmt=HOUR_FMT,
+        run_prefix="lake",
     )

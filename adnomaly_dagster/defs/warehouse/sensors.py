@@ -1,11 +1,10 @@
 """warehouse_daily_job and the sensor that requests each warehouse day once it is complete."""
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import dagster as dg
 
-from adnomaly_dagster.partitions import CAUGHT_UP, DAY_FMT, complete_partitions
+from adnomaly_dagster.partitions import DAY_FMT, request_complete
 from adnomaly_dagster.resources import KafkaResource
 from streaming.settings import load_settings
 
@@ -28,16 +27,13 @@ def warehouse_days_when_complete(
 ) -> dg.SensorResult | dg.SkipReason:
     settings = load_settings()
     group = settings.db_sink_group
-    lag = kafka.lags({group: settings.topic})[group]
-    if lag >= CAUGHT_UP:
-        return dg.SkipReason(f"db sink {group} lags {lag:,} records")
-    last = json.loads(context.cursor or "{}").get("day")
-    days = complete_partitions(
-        last, datetime.now(UTC), timedelta(minutes=30), timedelta(days=1), DAY_FMT
-    )
-    if not days:
-        return dg.SkipReason(f"no warehouse day completed since {last}")
-    return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"warehouse-{d}", partition_key=d) for d in days],
-        cursor=json.dumps({"day": days[-1]}),
+    return request_complete(
+        context.cursor,
+        sink=f"db sink {group}",
+        lag=kafka.lags({group: settings.topic})[group],
+        unit="day",
+        grace=timedelta(minutes=30),
+        step=timedelta(days=1),
+        fmt=DAY_FMT,
+        run_prefix="warehouse",
     )
