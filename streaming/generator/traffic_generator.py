@@ -101,15 +101,19 @@ class TrafficGenerator:
 
 
 def _with_event_ids(rng: np.random.Generator, batch: EventBatch) -> EventBatch:
-    """128-bit ids with the uuid4 version/variant bits: seeded random bytes mixed with the
-    event's timestamp. The RNG sequence repeats whenever a generator restarts with its seed, so
-    random bytes alone would give a restarted live generator the ids of its first run; with the
-    timestamp mixed in, ids repeat only for the very same event (a replayed history window),
-    which is what the sinks' idempotency should see as a duplicate."""
+    """128-bit ids laid out as UUIDv7 (RFC 9562): the event's millisecond timestamp in the first
+    48 bits, then the version/variant bits around seeded random ones.
+
+    Time first, because event_id leads clickstream_events' primary key: ids that rise with time
+    land on the index's newest pages, while random ones touched a random leaf of an index far
+    bigger than shared buffers for every row (86 % of the COPY backend's CPU, measured with
+    perf at 15,000 events/s). The RNG sequence repeats whenever a generator restarts with its
+    seed; with the timestamp in the id, ids still repeat only for the very same event (a
+    replayed history window), which is what the sinks' idempotency should see as a duplicate."""
     raw = np.frombuffer(rng.bytes(16 * len(batch)), dtype=np.uint8).reshape(-1, 16).copy()
-    spread = batch.ts_ms.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)  # odd: a bijection
-    raw[:, :8] ^= spread.astype("<u8").view(np.uint8).reshape(-1, 8)
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
+    stamp = batch.ts_ms.astype(">u8").view(np.uint8).reshape(-1, 8)
+    raw[:, :6] = stamp[:, 2:]  # the low 48 bits, big-endian: ids sort like their timestamps
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x70
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
     return replace(batch, id_bytes=raw)
 

@@ -125,10 +125,13 @@ def test_campaigns_have_their_own_levels(clean_frame: pd.DataFrame) -> None:
     assert by_campaign["CPC"].max() > 2 * by_campaign["CPC"].min()
 
 
-def test_event_ids_are_unique_uuid4_hex(clean: EventBatch) -> None:
+def test_event_ids_are_unique_uuid7_hex_in_time_order(clean: EventBatch) -> None:
     ids = clean.event_ids()
     assert len(set(ids)) == len(ids)
-    assert all(len(i) == 32 and i[12] == "4" and i[16] in "89ab" for i in ids[:1000])
+    assert all(len(i) == 32 and i[12] == "7" and i[16] in "89ab" for i in ids)
+    # the first 48 bits are the event's millisecond timestamp, so ids sort like the events
+    assert [int(i[:12], 16) for i in ids] == clean.ts_ms.tolist()
+    assert [i[:12] for i in ids] == sorted(i[:12] for i in ids)
 
 
 def test_keys_are_geo_and_platform(clean_frame: pd.DataFrame, clean: EventBatch) -> None:
@@ -322,3 +325,50 @@ def test_event_ids_repeat_only_for_the_same_event() -> None:
     assert one == same
     assert len(set(one)) == len(one)
     assert not set(one) & set(other)
+
+
+def test_contract_ok_on_columns_accepts_generated_batches() -> None:
+    gen = TrafficGenerator(seed=4, hash_salt=SALT, incidents_per_day=48)
+    for batch in gen.events_between(MONDAY, MONDAY + timedelta(hours=12), base_rate_eps=2):
+        assert batch.contract_ok()
+        check_wire(batch.lines())  # the bytes agree: what the columns pass, the model takes
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "field"),
+    [
+        ("cpc", 9.5, "CPC"),
+        ("cpc", float("nan"), "CPC"),
+        ("ctr", 0.0, "CTR"),
+        ("bounce", 1.5, "bounce_rate"),
+        ("conversion", 2, "conversion"),
+        ("user_hash", "NOT-HEX-16chars!", "user_id_hash"),
+    ],
+)
+def test_a_bad_column_value_is_caught_and_named_from_the_bytes(
+    column: str, value: object, field: str
+) -> None:
+    from dataclasses import replace
+
+    from streaming.contract import ContractError
+
+    batch = TrafficGenerator(seed=5, hash_salt=SALT, fraud=False).batch_for_now(1_000)
+    bad = getattr(batch, column).copy()
+    bad[321] = value
+    broken = replace(batch, **{column: bad})
+    assert not broken.contract_ok()
+    with pytest.raises(ContractError, match=f"record 321: {field}"):
+        broken.pairs(validate=True)
+
+
+def test_contract_ok_refuses_what_it_cannot_vouch_for() -> None:
+    from dataclasses import replace
+
+    batch = TrafficGenerator(seed=6, hash_salt=SALT, fraud=False).batch_for_now(100)
+    ts = batch.ts_ms.copy()
+    ts[0] = -1  # before 1970: not what the canonical text covers here
+    assert not replace(batch, ts_ms=ts).contract_ok()
+    ad = batch.ad.copy()
+    ad[0] = -1  # numpy would wrap to the last entry
+    assert not replace(batch, ad=ad).contract_ok()
+    assert not replace(batch, id_bytes=batch.id_bytes[:, :8]).contract_ok()
