@@ -44,7 +44,7 @@ class Run:
 @dataclass(frozen=True)
 class Parsed:
     """A batch read and checked as columns: the work that runs without the GIL, so it can run
-    on another thread (see ClickProducer.send_batches). Only the calendar check is left."""
+    on another thread. Only the calendar check is left."""
 
     source: Lines  # the values as given
     runs: list[Run]

@@ -15,7 +15,7 @@ import orjson
 from numpy.typing import NDArray
 
 from streaming.contract import GEOS, PLATFORMS, check_wire
-from streaming.generator import encode
+from streaming.generator import checks, encode
 from streaming.generator.catalog import AD_NAMES, CAMPAIGN_NAMES
 from streaming.generator.incidents import FraudIncident
 
@@ -39,6 +39,15 @@ _TEXT = {
     "platform": encode.text_table(_PLATFORM.tolist()),
     "user_agent": encode.text_table(UA_TABLE),
 }
+
+# per table entry: whether the model takes it for its field (a row is judged by its entry)
+_TABLE_OK = {
+    "ad": checks.table_passes("ad_id", AD_NAMES),
+    "campaign": checks.table_passes("campaign_id", CAMPAIGN_NAMES),
+    "ua": checks.table_passes("user_agent", UA_TABLE),
+    "segment": checks.table_passes("geo", _GEO) & checks.table_passes("platform", _PLATFORM),
+}
+_METRICS = {"cpc": "CPC", "ctr": "CTR", "conversion": "conversion", "bounce": "bounce_rate"}
 
 
 def segment_of(geo: str, platform: str) -> int:
@@ -123,12 +132,28 @@ class EventBatch:
         )
 
     def pairs(self, *, validate: bool = True) -> list[tuple[bytes, bytes]]:
-        """(key, value) per event; validation runs on the very bytes that will be sent (the
-        values are cut from the text that was checked)."""
+        """(key, value) per event, every event checked against the contract first: on its
+        columns (`contract_ok`), and when they do not pass, on the very bytes that will be
+        sent (`check_wire`, which names the first bad record and field)."""
         lines = self.lines()
-        if validate:
+        if validate and not self.contract_ok():
             check_wire(lines)
         return list(zip(self.keys(), lines.values(), strict=True))
+
+    def contract_ok(self) -> bool:
+        """Whether every event passes the contract, judged on the columns the bytes are
+        written from (streaming.generator.checks). False only means "not shown here"."""
+        if self.id_bytes.shape != (len(self), 16):
+            return False
+        if not checks.in_range(self.ts_ms, *checks.TS_RANGE):
+            return False
+        for column, ok in _TABLE_OK.items():
+            index = getattr(self, column)
+            if not checks.in_range(index, 0, ok.size - 1) or not ok[index].all():
+                return False
+        if not checks.passes("user_id_hash", self.user_hash).all():
+            return False
+        return all(checks.passes(f, getattr(self, c)).all() for c, f in _METRICS.items())
 
     def _records(self) -> list[dict[str, object]]:
         """The events as dicts in the model's field order, for orjson."""

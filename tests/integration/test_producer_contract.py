@@ -76,8 +76,8 @@ def test_labels_go_to_topic_and_table_not_events(stack: Settings) -> None:
 def test_pipelined_batches_arrive_whole_and_a_bad_one_stops_before_its_first_byte(
     stack: Settings,
 ) -> None:
-    """send_batches validates each batch (on a worker thread, ahead of the produce loop)
-    before a byte of it is sent: batches before a bad one arrive whole, nothing after it."""
+    """send_batches checks each batch against the contract before a byte of it is sent:
+    batches before a bad one arrive whole, nothing after it."""
     topic = unique_topic(stack, "pipelined")
     gen = TrafficGenerator(12, stack.hash_salt.get_secret_value(), incidents_per_day=48)
     end = datetime(2026, 3, 4, tzinfo=UTC)
