@@ -38,12 +38,17 @@ def table_options(config: JobConfig) -> dict[str, str]:
     `upsert-materialize: NONE`: the windows emit each (geo, platform, window_end) once, as an
     insert-only stream, so the JDBC sink's own upsert is all the keying needed. Flink 2.3 sees no
     upsert key on an insert-only stream and would otherwise demand an ON CONFLICT clause, whose
-    options either keep every row ever written in state or refuse a replay after recovery."""
+    options either keep every row ever written in state or refuse a replay after recovery.
+
+    `pipeline.object-reuse`: chained operators hand rows on without a deep copy each (10 % of the
+    TaskManager's CPU went to copying rows, JFR at 12,000 events/s); the SQL runtime's operators
+    copy whatever they keep themselves."""
     options = {
         "pipeline.name": config.name,
         "parallelism.default": str(config.parallelism),
         "table.local-time-zone": "UTC",
         "table.exec.sink.upsert-materialize": "NONE",
+        "pipeline.object-reuse": "true",
         "execution.checkpointing.interval": f"{millis(config.checkpoint_interval)} ms",
     }
     if config.idle_timeout:

@@ -49,11 +49,25 @@ def invalid_condition() -> str:
     return " OR ".join(f"({check})" for check in checks)
 
 
-def suspicious_condition() -> str:
+def suspicious_pattern() -> str:
+    """One Java regex matching any marker as a substring of the lowered user agent.
+
+    The same test as `LOWER(user_agent) LIKE '%marker%'` per marker, at a fraction of the cost:
+    Flink expands each LOWER() again for every LIKE (its generated code shares no common
+    subexpressions), so that was 8 lowered copies of the string, each encoded to UTF-8 again
+    for its substring search, and `sdk_gphone`'s `_` (a LIKE wildcard) made one of them a regex
+    anyway: about a third of the TaskManager's CPU (JFR at 12,000 events/s). Java tries every
+    alternative at every position, so a lookahead on the markers' first letters comes first:
+    most positions fail that one class test."""
     for marker in SUSPICIOUS_UA_MARKERS:
         if not all(ch.isalnum() or ch in " _-" for ch in marker) or marker != marker.lower():
-            raise ValueError(f"suspicious UA marker {marker!r}: only lowercase words fit LIKE")
-    return " OR ".join(f"LOWER(user_agent) LIKE '%{m}%'" for m in SUSPICIOUS_UA_MARKERS)
+            raise ValueError(f"suspicious UA marker {marker!r}: only lowercase words fit")
+    firsts = "".join(sorted({m[0] for m in SUSPICIOUS_UA_MARKERS}))
+    return f"(?=[{firsts}])(?:{'|'.join(SUSPICIOUS_UA_MARKERS)})"
+
+
+def suspicious_condition() -> str:
+    return f"REGEXP(LOWER(user_agent), '{suspicious_pattern()}')"
 
 
 def views(config: JobConfig) -> list[str]:

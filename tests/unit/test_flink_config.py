@@ -117,3 +117,22 @@ def test_a_failed_submission_names_the_cause_not_the_wrappers() -> None:
     assert _error_summary(output) == (
         "org.apache.flink.table.api.ValidationException: table 'x' not found"
     )
+
+
+def test_the_suspicious_pattern_matches_exactly_where_a_marker_is_a_substring() -> None:
+    """The job's one regex (Java syntax; Python's `re` reads this subset the same way) agrees
+    with the Python reference's `any(marker in ua.lower())`, the `_` of sdk_gphone included."""
+    import re
+
+    from streaming.feature_contract import SUSPICIOUS_UA_MARKERS
+    from streaming.generator.user_agents import UA_TABLE
+
+    pattern = re.compile(queries.suspicious_pattern())
+    samples = [*UA_TABLE, "sdkXgphone", "Mozilla/5.0 (robot)", "spide", "b o t", ""]
+    samples += [f"x {m.upper()} y" for m in SUSPICIOUS_UA_MARKERS]
+    for ua in samples:
+        lowered = ua.lower()
+        expected = any(m in lowered for m in SUSPICIOUS_UA_MARKERS)
+        assert bool(pattern.search(lowered)) == expected, ua
+    assert any(pattern.search(ua.lower()) for ua in UA_TABLE), "no bot UA in the table: weak"
+    assert queries.suspicious_condition().startswith("REGEXP(LOWER(user_agent), '")
