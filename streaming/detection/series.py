@@ -1,9 +1,9 @@
 """Causal anomaly scores for any numeric time series (`adnomaly detect`).
 
-Per numeric column, four views (`views.py`: level, seasonal residual, rarity, shape) give raw
+Per numeric column, five views (`views.py`: level, seasonal residual, rarity, jump, shape) give raw
 evidence per row; the core (`core.py`) judges each view's evidence against that view's own
 running distribution (surprise, -log10 of a tail probability), so 0.99 is as rare on a flat
-series as on a noisy one. The level, seasonal and rarity views are alternatives (the largest
+series as on a noisy one. The level, seasonal, rarity and jump views are alternatives (the largest
 surprise counts); their evidence is averaged with the shape view's, on the core's [0, 1) scale,
 because an anomaly that is both an unusual value and an unseen pattern is the surest. A row's
 score is its largest over the columns, kept only at the onset of an episode (`core.novelty`),
@@ -45,10 +45,13 @@ class SeriesConfig:
     # 74.85 standard, 67.57 -> 69.45 reward_low_FP)
     precedent: PrecedentConfig = field(default_factory=PrecedentConfig)
     precedent_gain: float = 0.5
-    precedent_views: tuple[str, ...] = ("level", "rarity")
+    precedent_views: tuple[str, ...] = ("level", "rarity", "jump")
 
 
 DEFAULTS = SeriesConfig()
+_VIEW_NAMES = ("level", "seasonal", "shape", "rarity", "jump")  # a view's code is its index
+# alternatives for the value evidence: the largest surprise counts
+_VALUE_VIEWS = ("level", "seasonal", "rarity", "jump")
 
 
 @dataclass(frozen=True)
@@ -56,18 +59,18 @@ class SeriesScores:
     score: Array  # [0, 1), 0.5 at the alarm level
     is_anomaly: NDArray[np.bool_]
     column: list[str]  # per row: the column that drove the score ("" when score is 0)
-    view: list[str]  # per row: "level", "seasonal", "shape" or "rarity"
+    view: list[str]  # per row: "level", "seasonal", "shape", "rarity" or "jump"
 
 
 def column_evidence(
     ts: NDArray[np.int64], x: Array, config: SeriesConfig = DEFAULTS
 ) -> tuple[Array, NDArray[np.intp]]:
     """(combined evidence in [0, 1) per row, the view that weighed most: 0 level, 1 seasonal,
-    2 shape, 3 rarity)."""
+    2 shape, 3 rarity, 4 jump)."""
     raw = raw_views(ts, x, config.views)
     cal = config.calibration
     surprises = {name: core.surprise(values, cal) for name, values in raw.items()}
-    for name in ("seasonal", "rarity"):
+    for name in ("seasonal", "rarity", "jump"):
         surprises[name][np.isnan(raw[name])] = 0.0
     if config.spike_weight:
         single = replace(cal, short=1)
@@ -81,21 +84,15 @@ def column_evidence(
             surprises[name] = np.where(
                 usual, config.precedent_gain * surprises[name], surprises[name]
             )
-    value_view = np.fmax(np.fmax(surprises["level"], surprises["seasonal"]), surprises["rarity"])
-    value_sq = core.score_from_surprise(value_view, cal)
+    stacked = np.stack([surprises[name] for name in _VALUE_VIEWS])
+    value_sq = core.score_from_surprise(stacked.max(axis=0), cal)
     shape_sq = core.score_from_surprise(surprises["shape"], cal)
     evidence = (1 - config.shape_weight) * value_sq + config.shape_weight * shape_sq
-    driver = np.where(surprises["seasonal"] > surprises["level"], 1, 0)
-    driver = np.where(
-        surprises["rarity"] > np.fmax(surprises["level"], surprises["seasonal"]), 3, driver
-    )
-    driver = np.where(shape_sq > value_sq, 2, driver).astype(np.intp)
+    codes = np.array([_VIEW_NAMES.index(name) for name in _VALUE_VIEWS])
+    driver = np.where(shape_sq > value_sq, _VIEW_NAMES.index("shape"), codes[stacked.argmax(0)])
     missing = np.isnan(x)
     evidence[missing] = 0.0
-    return evidence, driver
-
-
-_VIEW_NAMES = ("level", "seasonal", "shape", "rarity")
+    return evidence, driver.astype(np.intp)
 
 
 def score_detail(

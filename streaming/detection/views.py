@@ -8,12 +8,14 @@ that row and earlier ones (a row's evidence never changes when rows are appended
 - rarity: how few of the last `rarity_window` values lie within a small band around the
   value (`rarity.py`): a value never taken before is news even when it is nearer the median
   than the usual spikes.
+- jump: the same rarity for the change from the previous row: a jump of a size never seen
+  (a drop to a level the series also visits slowly, a step) is news too.
 - shape: RMS distance from the last `m` values to the most similar earlier stretch of `m`
   values within `history` rows (a left matrix profile without z-normalisation, like stumpy's
   `aamp`, computed here with numpy because numba's compile time alone would exceed the time
   budget of a run). A pattern seen before is not news, however large; a new one is.
 
-Raw evidence is log1p(|z|) for level and seasonal, log((n + 1) / (count + 1)) for rarity,
+Raw evidence is log1p(|z|) for level and seasonal, log((n + 1) / (count + 1)) for rarity and jump,
 log1p(distance) ** 0.7 for shape (nearly scale-free for distances well above 1, and a tighter
 tail; the core's running z is scale-free anyway): heavy tails are compressed before the running
 distribution of the core (`core.surprise`) judges them.
@@ -136,8 +138,9 @@ def _left_distance(x: Array, m: int, history: int) -> Array:
 
 
 def raw_views(ts: NDArray[np.int64], x: Array, config: ViewConfig) -> dict[str, Array]:
-    """{"level"|"seasonal"|"shape"|"rarity": raw evidence per row}; NaN where a view has nothing to
-    say (missing value, too little history, seasonal not the better description)."""
+    """{"level"|"seasonal"|"shape"|"rarity"|"jump": raw evidence per row}; NaN where a view
+    has nothing to say (missing value, too little history, seasonal not the better
+    description)."""
     with np.errstate(over="ignore", invalid="ignore"):
         median, spread = past_stats(x, config.window, config.min_history)
         level = np.abs(x - median) / spread
@@ -156,5 +159,11 @@ def raw_views(ts: NDArray[np.int64], x: Array, config: ViewConfig) -> dict[str, 
         "shape": np.log1p(distance) ** config.shape_power,
         "rarity": value_rarity(
             x, config.rarity_window, config.rarity_bandwidth, config.rarity_min_history
+        ),
+        "jump": value_rarity(
+            np.r_[np.nan, np.diff(x)],
+            config.rarity_window,
+            config.rarity_bandwidth,
+            config.rarity_min_history,
         ),
     }
