@@ -32,6 +32,10 @@ from streaming.sinks.records import Accepted, split
 log = logging.getLogger("adnomaly.sink")
 
 COMMIT_RETRY_S = 60.0
+# A fetch waits for this much data (or fetch.wait.max.ms, 100 ms): a sink that keeps up would
+# otherwise fetch whatever arrived since its last fetch, many small requests a second, each a
+# request the broker serves on its own
+FETCH = {"fetch.min.bytes": 1_048_576}
 _FENCED = frozenset({KafkaError._FATAL, KafkaError.FENCED_INSTANCE_ID})
 # the group coordinator is restarting or moving: the same commit succeeds a little later
 _COORDINATOR_MOVING = frozenset(
@@ -126,6 +130,7 @@ class SinkRunner:
         config = consumer_config(
             settings, f"adnomaly-{writer.name}", group_id, instance_id, principal=writer.name
         )
+        config.update(FETCH)
         self.consumer = Consumer(config)
         self.assigned_at: float | None = None
         self.dlq = DeadLetters(settings, writer.name, self.topic)
