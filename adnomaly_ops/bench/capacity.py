@@ -16,8 +16,11 @@ for one step; the rate rises by `step_eps` each step. A step is *sustained* when
 The first step that is not sustained ends the run: its offered rate is `limit_eps`, the rate at
 which this run saw the pipeline fall behind, so the capacity lies between `throughput_eps` (the
 highest sustained step's stored rate) and `limit_eps`; `ratio` says how tight that bracket is.
-Each service's CPU share (psutil, process tree, share of one core) is measured at every step and
-reported for the sustained one, with the whole machine's busy share (other users included).
+Each service's CPU (psutil, process tree: cores, share of the pipeline's total, and CPU
+microseconds per delivered event) is measured at every step and reported for the sustained one,
+with the whole machine's busy share (other users included). The probe keeps its Kafka clients
+for the whole run and the services' CPU is read at a step's two ends only, so the measurement
+adds little load of its own.
 A warm-up step at the first rate (not judged) comes first. The run is bounded by
 `max_minutes`, the pipeline's preparation included.
 """
@@ -39,7 +42,7 @@ from adnomaly_ops.bench.common import BenchResult
 from adnomaly_ops.bench.soak import _latency_ms
 from adnomaly_ops.chaos.pipeline import prepare, undo
 from adnomaly_ops.stack.supervisor import Supervisor
-from streaming.kafka.inspect import TopicProbe, topic_size
+from streaming.kafka.inspect import TopicProbe
 from streaming.settings import PROJECT_ROOT, Settings
 
 DELIVERED_SHARE = 0.95
@@ -58,7 +61,7 @@ class Step:
     lag_end: int = 0
     lag_growth: dict[str, int] = field(default_factory=dict)
     drained_s: float | None = None
-    cpu: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # cores
     machine_busy: float = 0.0
     verdict: str = ""
 
@@ -90,8 +93,13 @@ def cpu_seconds(settings: Settings, extra: dict[str, int] | None = None) -> dict
         for name, info in Supervisor(settings).processes().items()
         if info["statename"] == "RUNNING" and info["pid"]
     }
+    return cpu_seconds_of({**pids, **(extra or {})})
+
+
+def cpu_seconds_of(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds of each named pid's process tree (a pid that is gone is left out)."""
     out: dict[str, float] = {}
-    for name, pid in {**pids, **(extra or {})}.items():
+    for name, pid in pids.items():
         try:
             proc = psutil.Process(pid)
             tree = [proc, *proc.children(recursive=True)]
@@ -180,6 +188,12 @@ def _result(
             }
             if best and total
             else {},
+            "cpu_us_per_event_at_throughput": {
+                k: round(v / best.produced_eps * 1e6, 1)
+                for k, v in sorted(best.cpu.items(), key=lambda i: -i[1])
+            }
+            if best and best.produced_eps
+            else {},
             "machine_busy_at_throughput": round(best.machine_busy, 3) if best else None,
             "cores": psutil.cpu_count(),
             "steps": [s.as_dict() for s in steps],
@@ -198,39 +212,43 @@ def _step(
     say: Callable[[str], None],
 ) -> Step:
     step = Step(rate)
-    base = topic_size(settings, settings.topic)
+    base = probe.size(settings.topic)
     started, t0 = datetime.now(UTC), time.monotonic()
     log = tempfile.TemporaryFile()  # noqa: SIM115 (read after the process ended)
     argv = [sys.executable, "-m", "adnomaly_cli", "gen", "--no-fraud", "--rate", str(rate)]
     argv += ["--duration", f"{step_s:.0f}s", "--seed", str(int(t0 * 1000) % 1_000_000)]
     gen = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
     say(f"capacity: {rate:,.0f} events/s for {step_s:g}s")
-    cpu_before = cpu_seconds(settings, {"generator (load)": gen.pid})
-    psutil.cpu_percent()  # starts the machine-wide busy measurement
+    load = {"generator (load)": gen.pid}
     lags: list[tuple[float, dict[str, int]]] = []
-    cpu_after = cpu_before
+    cpu_before, cpu_at = cpu_seconds(settings), t0  # from the first event on, once it flows
+    gen_cpu = (0.0, 0.0)  # the generator's CPU seconds when the events began to flow, and last
     flowing: float | None = None  # when the first event arrived (the generator starts slowly)
     sizes: list[tuple[float, int]] = []
     try:
         while gen.poll() is None:
             if time.monotonic() - t0 > step_s + 60:
                 raise RuntimeError(f"the generator ran past {step_s + 60:.0f}s")
-            size = topic_size(settings, settings.topic)
+            size = probe.size(settings.topic)
             sizes.append((time.monotonic(), size))
+            now = cpu_seconds_of(load).get("generator (load)")
             if flowing is None and size > base:
                 flowing = time.monotonic()
                 psutil.cpu_percent()  # the machine's busy share from here
-                cpu_before = cpu_seconds(settings, {"generator (load)": gen.pid})
+                cpu_before, cpu_at = cpu_seconds(settings), time.monotonic()
+                gen_cpu = (now or 0.0, now or 0.0)
+            elif now is not None:
+                gen_cpu = (gen_cpu[0], now)
             lags.append((time.monotonic() - t0, probe.lags(settings.group_topics)))
-            cpu_after = cpu_seconds(settings, {"generator (load)": gen.pid}) or cpu_after
             time.sleep(1.0)  # the sampling cadence
     finally:
         if gen.poll() is None:
             gen.terminate()
             gen.wait(30)
+    cpu_after, cpu_window = cpu_seconds(settings), max(time.monotonic() - cpu_at, 1.0)
     step.machine_busy = psutil.cpu_percent() / 100
     stopped = datetime.now(UTC)
-    final = topic_size(settings, settings.topic)
+    final = probe.size(settings.topic)
     # the delivery window: first event seen to the first sample holding the final size (the
     # generator's exit, slow on a loaded machine, is not part of it)
     done = next((at for at, size in sizes if size >= final), time.monotonic())
@@ -240,16 +258,18 @@ def _step(
         tail = log.read()[-2000:].decode(errors="replace")
         raise RuntimeError(f"the generator exited with {gen.returncode}: {tail}")
     step.cpu = {
-        name: (cpu_after[name] - cpu_before.get(name, 0.0)) / step.seconds
+        name: (cpu_after[name] - cpu_before.get(name, 0.0)) / cpu_window
         for name in cpu_after
         if cpu_after[name] - cpu_before.get(name, 0.0) > 0
     }
+    if gen_cpu[1] > gen_cpu[0]:
+        step.cpu["generator (load)"] = (gen_cpu[1] - gen_cpu[0]) / step.seconds
     step.produced_eps = (final - base) / step.seconds
     step.lag_growth = _growth(lags, time.monotonic() - t0)
     drain_end = time.monotonic() + drain_s
     while time.monotonic() < drain_end:
-        now = probe.lags(settings.group_topics)
-        step.lag_end = sum(now.values())
+        now_lags = probe.lags(settings.group_topics)
+        step.lag_end = sum(now_lags.values())
         if not step.lag_end:
             step.drained_s = time.monotonic() - done
             break
