@@ -1,4 +1,14 @@
-"""Seasonal precedent: has a value this close been seen at about this time of day before?
+"""Precedent: has a value like this been seen before, at about this time of day or at all?
+
+Range precedent (`within_recent_range`): the spatial-anomaly rule of Numenta's HTM detector
+(a value outside the range seen so far, by a margin of that range, is an anomaly outright),
+used here as a gate on the level view. Its distance from the median is news only for a value
+that leaves the range of the recent past; inside that range the rarity, jump and shape views
+judge it (a value inside the range can still be rare: `rarity.py`). Without the gate, every
+burst of a bursty series (disk writes that jump from 0 to 4e8 a few times a day) is dozens of
+spreads from the median and an alarm.
+
+Seasonal precedent (`days_with_precedent`):
 
 Why: many real series repeat something unusual-looking every day at roughly the same time (a
 nightly batch job's CPU spike, the evening rush hour's occupancy), but not at exactly the same
@@ -71,3 +81,17 @@ def days_with_precedent(
             found |= inside & (earlier < rows) & close
         hits += found
     return hits
+
+
+def within_recent_range(
+    x: Array, window: int, margin: float, min_history: int
+) -> NDArray[np.bool_]:
+    """Per row: is the value inside [min - margin x range, max + margin x range] of the
+    `window` values before it? False for a missing value or with fewer than `min_history`
+    earlier values (no range to speak of yet)."""
+    past = pd.Series(x).shift(1).rolling(window, min_periods=min_history)
+    high, low = past.max().to_numpy(), past.min().to_numpy()
+    with np.errstate(invalid="ignore", over="ignore"):
+        width = margin * (high - low)
+        inside: NDArray[np.bool_] = (x <= high + width) & (x >= low - width)
+    return inside

@@ -21,7 +21,11 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from streaming.detection import core
-from streaming.detection.precedent import PrecedentConfig, days_with_precedent
+from streaming.detection.precedent import (
+    PrecedentConfig,
+    days_with_precedent,
+    within_recent_range,
+)
 from streaming.detection.views import ViewConfig, raw_views
 
 Array = NDArray[np.float64]
@@ -46,6 +50,13 @@ class SeriesConfig:
     precedent: PrecedentConfig = field(default_factory=PrecedentConfig)
     precedent_gain: float = 0.5
     precedent_views: tuple[str, ...] = ("level", "rarity", "jump")
+    # the level view counts at this share for a value inside the range of the last
+    # `range_window` values widened by `range_margin` of it (HTM's spatial anomaly as a gate:
+    # dev 77.57 -> 78.63 standard, 73.18 -> 74.08 reward_low_FP)
+    range_gain: float = 0.0
+    range_window: int = 2000
+    range_margin: float = 0.05
+    range_min_history: int = 50
 
 
 DEFAULTS = SeriesConfig()
@@ -84,6 +95,13 @@ def column_evidence(
             surprises[name] = np.where(
                 usual, config.precedent_gain * surprises[name], surprises[name]
             )
+    if config.range_gain != 1.0:
+        inside = within_recent_range(
+            x, config.range_window, config.range_margin, config.range_min_history
+        )
+        surprises["level"] = np.where(
+            inside, config.range_gain * surprises["level"], surprises["level"]
+        )
     stacked = np.stack([surprises[name] for name in _VALUE_VIEWS])
     value_sq = core.score_from_surprise(stacked.max(axis=0), cal)
     shape_sq = core.score_from_surprise(surprises["shape"], cal)

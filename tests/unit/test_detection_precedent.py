@@ -1,4 +1,5 @@
-"""Seasonal precedent: a daily spike at a jittered time is usual, a new one is not."""
+"""Precedent: a daily spike at a jittered time is usual, a new one is not; a burst inside the
+recent range is no level anomaly, one beyond it is."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from streaming.detection.precedent import PrecedentConfig, days_with_precedent
+from streaming.detection.precedent import (
+    PrecedentConfig,
+    days_with_precedent,
+    within_recent_range,
+)
 from streaming.detection.series import DEFAULTS, score_detail
 
 DAY = 288  # rows of 5 minutes
@@ -56,3 +61,22 @@ def test_precedent_only_looks_at_rows_that_arrived_earlier() -> None:
     narrow = PrecedentConfig(max_rows=1)  # the nearest row only: a jittered spike is missed
     spike = np.flatnonzero(x == 1.5)[2]
     assert days_with_precedent(ts, x)[spike] == 2 > days_with_precedent(ts, x, narrow)[spike]
+
+
+def test_the_recent_range_gates_the_level_view() -> None:
+    """Bursts to 4e8 on an idle disk, many times: each is far from the median (0) but inside
+    the range seen; a burst to 6e8 leaves it, and so does a first burst."""
+    rng = np.random.default_rng(6)
+    x = np.abs(rng.normal(0, 1e5, 3000))
+    x[200::97] = rng.uniform(3.8e8, 4e8, x[200::97].size)
+    x[2900] = 6e8
+    inside = within_recent_range(x, window=2000, margin=0.05, min_history=50)
+    bursts = np.flatnonzero((x > 1e8) & (x < 5e8))
+    assert not inside[bursts[0]] and inside[bursts[1:]].all() and not inside[2900]
+    assert not inside[:50].any()  # no range yet
+    ts = pd.date_range("2025-01-01", periods=x.size, freq="5min", tz="UTC")
+    index, frame = pd.DatetimeIndex(ts), pd.DataFrame({"disk": x})
+    gated = score_detail(index, frame)
+    ungated = score_detail(index, frame, replace(DEFAULTS, range_gain=1.0))
+    assert gated.is_anomaly[bursts[5:]].sum() < ungated.is_anomaly[bursts[5:]].sum()
+    assert gated.is_anomaly[2900]
