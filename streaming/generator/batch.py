@@ -47,7 +47,14 @@ _TABLE_OK = {
     "ua": checks.table_passes("user_agent", UA_TABLE),
     "segment": checks.table_passes("geo", _GEO) & checks.table_passes("platform", _PLATFORM),
 }
-_METRICS = {"cpc": "CPC", "ctr": "CTR", "conversion": "conversion", "bounce": "bounce_rate"}
+# column -> the field it is written as, for the columns judged row by row
+_PER_ROW = {
+    "user_hash": "user_id_hash",
+    "cpc": "CPC",
+    "ctr": "CTR",
+    "conversion": "conversion",
+    "bounce": "bounce_rate",
+}
 
 
 def segment_of(geo: str, platform: str) -> int:
@@ -151,9 +158,8 @@ class EventBatch:
             index = getattr(self, column)
             if not checks.in_range(index, 0, ok.size - 1) or not ok[index].all():
                 return False
-        if not checks.passes("user_id_hash", self.user_hash).all():
-            return False
-        return all(checks.passes(f, getattr(self, c)).all() for c, f in _METRICS.items())
+        rows = {f: getattr(self, c) for c, f in _PER_ROW.items()}
+        return not len(self) or checks.all_pass(rows)
 
     def _records(self) -> list[dict[str, object]]:
         """The events as dicts in the model's field order, for orjson."""

@@ -15,6 +15,7 @@ from its bytes by `check_wire`, whose verdict (and error, naming the record and 
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Final
 
 import numpy as np
@@ -42,6 +43,23 @@ def passes(field: str, values: Any) -> NDArray[np.bool_]:
         ok = pc.and_kleene(ok, check(column))
     result: NDArray[np.bool_] = pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
     return result
+
+
+def all_pass(columns: dict[str, Any]) -> bool:
+    """Whether every row passes every rule the model has for each field of `columns` (field ->
+    values, one per row), evaluated as one compute expression: one call per batch, not one
+    per rule (their fixed cost dominates on a live tick of a few hundred events)."""
+    table = pa.table({f: pa.array(v, SCHEMA.field(f).type) for f, v in columns.items()})
+    return bool(table.filter(_expression(tuple(columns))).num_rows == table.num_rows)
+
+
+@functools.cache
+def _expression(fields: tuple[str, ...]) -> Any:
+    terms = [check(pc.field(f)) for f in fields for check in CHECKS[f]]
+    expression = terms[0]
+    for term in terms[1:]:
+        expression = expression & term  # Kleene and: a null never passes the filter
+    return expression
 
 
 def table_passes(field: str, strings: Any) -> NDArray[np.bool_]:
