@@ -37,8 +37,9 @@ class SeriesConfig:
     calibration: core.Calibration = field(default_factory=core.Calibration)
     alarm_level: float = 0.38  # combined evidence that is an alarm (score 0.5): the dev optimum
     # a single extreme row counts too, at this share of its one-row surprise (the core's
-    # short average would otherwise dilute an isolated spike five-fold)
-    spike_weight: float = 0.7
+    # short average would otherwise dilute an isolated spike five-fold); 0.8 once the level
+    # view is gated by the recent range (dev 78.63 -> 79.77 standard, 0.7-1.0 a plateau)
+    spike_weight: float = 0.8
     spike_views: tuple[str, ...] = ("level", "seasonal")
     shape_weight: float = 0.5  # weight of the shape view against the value views
     # rows after an alarm that stay silent (one shape length: the views take in a change that
