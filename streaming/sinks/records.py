@@ -97,24 +97,26 @@ class Split:
 def split(messages: Sequence[KafkaRecord]) -> Split:
     """Validate the batch as columns (streaming.contract.fast); records that path does not
     accept are validated one by one by pydantic, which may still accept them (a valid but
-    non-canonical timestamp, non-ASCII text) or names the error for the DLQ."""
-    raws: list[bytes] = []
-    kept: list[KafkaRecord] = []
-    partitions: list[int] = []
-    offsets: list[int] = []
+    non-canonical timestamp, non-ASCII text) or names the error for the DLQ. Per record only
+    the message's three fields are read in Python; the rest is done on whole columns."""
+    values = [msg.value() or b"" for msg in messages]
+    all_partitions = np.fromiter((msg.partition() or 0 for msg in messages), np.int64, len(values))
+    all_offsets = np.fromiter((msg.offset() or 0 for msg in messages), np.int64, len(values))
+    lengths = np.fromiter(map(len, values), np.int64, len(values))
+    sized = (lengths > 0) & (lengths <= MAX_EVENT_BYTES)
     rejected: list[Rejected] = []
-    last: dict[int, int] = {}
-    for msg in messages:
-        raw, partition, offset = msg.value() or b"", msg.partition() or 0, msg.offset() or 0
-        last[partition] = offset
-        if 0 < len(raw) <= MAX_EVENT_BYTES:
-            raws.append(raw)
-            kept.append(msg)
-            partitions.append(partition)
-            offsets.append(offset)
-            continue
+    for i in np.flatnonzero(~sized).tolist():
+        raw = values[i]
         error = f"oversized record: {len(raw)} bytes > {MAX_EVENT_BYTES}" if raw else "empty record"
-        rejected.append(Rejected(raw, msg.key(), error, (), partition, offset))
+        rejected.append(
+            Rejected(raw, messages[i].key(), error, (), int(all_partitions[i]), int(all_offsets[i]))
+        )
+    kept = np.flatnonzero(sized)
+    every = kept.size == len(values)
+    raws = values if every else [values[i] for i in kept.tolist()]
+    partitions, offsets = (
+        (all_partitions, all_offsets) if every else (all_partitions[kept], all_offsets[kept])
+    )
     fast = accept(raws)
     rows, table, ts_ms = np.flatnonzero(fast.ok), fast.table, fast.ts_ms
     slow: list[tuple[int, dict[str, Any], int]] = []
@@ -122,8 +124,9 @@ def split(messages: Sequence[KafkaRecord]) -> Split:
         try:
             slow.append((i, *_row(raws[i])))
         except ContractError as err:
+            key = messages[int(kept[i])].key()
             rejected.append(
-                Rejected(raws[i], kept[i].key(), str(err), err.fields, partitions[i], offsets[i])
+                Rejected(raws[i], key, str(err), err.fields, int(partitions[i]), int(offsets[i]))
             )
     if slow:  # merge back into consumption order
         rows = np.concatenate([rows, [i for i, _, _ in slow]]).astype(np.intp)
@@ -134,12 +137,20 @@ def split(messages: Sequence[KafkaRecord]) -> Split:
     everything = rows.size == len(raws)
     accepted = Accepted(
         raws if everything else [raws[i] for i in rows.tolist()],
-        np.array(partitions, dtype=np.int64)[rows],
-        np.array(offsets, dtype=np.int64)[rows],
+        partitions if everything else partitions[rows],
+        offsets if everything else offsets[rows],
         ts_ms,
         table,
     )
-    return Split(accepted, rejected, last)
+    return Split(accepted, rejected, _last_offsets(all_partitions, all_offsets))
+
+
+def _last_offsets(partitions: NDArray[np.int64], offsets: NDArray[np.int64]) -> dict[int, int]:
+    """Partition -> the offset of its last record in the batch (accepted or not)."""
+    if not partitions.size:
+        return {}
+    last = len(partitions) - 1 - np.unique(partitions[::-1], return_index=True)[1]
+    return dict(zip(partitions[last].tolist(), offsets[last].tolist(), strict=True))
 
 
 def _row(raw: bytes) -> tuple[dict[str, Any], int]:
