@@ -35,7 +35,7 @@ Array = NDArray[np.float64]
 class SeriesConfig:
     views: ViewConfig = field(default_factory=ViewConfig)
     calibration: core.Calibration = field(default_factory=core.Calibration)
-    alarm_level: float = 0.38  # combined evidence that is an alarm (score 0.5): the dev optimum
+    alarm_level: float = 0.37  # combined evidence that is an alarm (score 0.5): the dev optimum
     # a single extreme row counts too, at this share of its one-row surprise (the core's
     # short average would otherwise dilute an isolated spike five-fold); 0.8 once the level
     # view is gated by the recent range (dev 78.63 -> 79.77 standard, 0.7-1.0 a plateau)
