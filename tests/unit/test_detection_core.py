@@ -42,7 +42,12 @@ def test_a_level_shift_on_a_flat_series_is_one_alarm_naming_its_view() -> None:
     scores = score_detail(pd.DatetimeIndex(ts), pd.DataFrame({"load": values}))
     alarms = np.flatnonzero(scores.is_anomaly)
     assert alarms[0] == 1500 and alarms.size <= 2 and (alarms < 1510).all()
-    assert scores.column[1500] == "load" and scores.view[1500] in ("level", "shape", "rarity", "jump")
+    assert scores.column[1500] == "load" and scores.view[1500] in (
+        "level",
+        "shape",
+        "rarity",
+        "jump",
+    )
 
 
 def test_upper_tail_is_exact_then_asymptotic_and_monotone() -> None:
