@@ -85,6 +85,11 @@ def _render_kafka(settings: Settings) -> None:
             admin_password=admin,
             replication_factor=settings.replication_factor,
             min_isr=settings.min_insync_replicas,
+            # HA: a node that stops heartbeating is fenced after 2 s (Kafka's default 9 s), and
+            # the HW of every partition it follows waits for that; a lone broker keeps 9 s, as
+            # fencing it would only stop everything on a busy machine
+            session_timeout_ms=2000 if settings.ha else 9000,
+            heartbeat_ms=250 if settings.ha else 2000,
         )
 
 

@@ -48,8 +48,8 @@ transaction.state.log.min.isr=${min_isr}
 share.coordinator.state.topic.replication.factor=${replicas}
 share.coordinator.state.topic.min.isr=${min_isr}
 group.initial.rebalance.delay.ms=0
-broker.session.timeout.ms=3000
-broker.heartbeat.interval.ms=500
+broker.session.timeout.ms=$(( nodes >= 3 ? 2000 : 9000 ))
+broker.heartbeat.interval.ms=$(( nodes >= 3 ? 250 : 2000 ))
 log.retention.hours=168
 log.retention.bytes=-1
 log.segment.bytes=268435456
