@@ -225,7 +225,8 @@ def capacity(
         raise typer.Exit(2) from None
     x = result.extra
     table = Table(title=f"capacity steps ({x['profile']} profile)")
-    for col in ("offered/s", "delivered/s", "stored/s", "p99 ms", "lag growth", "verdict"):
+    columns = ("offered/s", "delivered/s", "stored/s", "p99 ms", "lag growth", "CPU µs/event")
+    for col in (*columns, "verdict"):
         table.add_column(col, justify="left" if col == "verdict" else "right")
     for s in x["steps"]:
         growth = max(s["lag_growth"].values(), default=0)
@@ -235,13 +236,15 @@ def capacity(
             f"{s['stored_eps']:,}",
             f"{s['p99_ms']:,.0f}",
             f"{growth:,}",
+            f"{sum(s['cpu_us_per_event'].values()):,.0f}",
             s["verdict"],
         )
     console.print(table)
     limit = f"{result.limit_eps:,.0f}/s" if result.limit_eps else x["limit_is"]
     console.print(
         f"sustained {result.throughput_eps:,.0f} events/s; fell behind at {limit}; CPU share at "
-        f"the sustained rate: {x['cpu_share_at_throughput']}; chart {x['chart']}"
+        f"the sustained rate: {x['cpu_share_at_throughput']}; CPU µs per event there: "
+        f"{x['cpu_us_per_event_at_throughput']}; chart {x['chart']}"
     )
     if as_json:
         import json

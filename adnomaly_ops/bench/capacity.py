@@ -16,11 +16,13 @@ for one step; the rate rises by `step_eps` each step. A step is *sustained* when
 The first step that is not sustained ends the run: its offered rate is `limit_eps`, the rate at
 which this run saw the pipeline fall behind, so the capacity lies between `throughput_eps` (the
 highest sustained step's stored rate) and `limit_eps`; `ratio` says how tight that bracket is.
-Each service's CPU (psutil, process tree: cores, share of the pipeline's total, and CPU
-microseconds per delivered event) is measured at every step and reported for the sustained one,
-with the whole machine's busy share (other users included). The probe keeps its Kafka clients
-for the whole run and the services' CPU is read at a step's two ends only, so the measurement
-adds little load of its own.
+Each service's CPU (psutil, process tree: cores, and share of the pipeline's total) is measured
+at every step and reported for the sustained one, with the whole machine's busy share (other
+users included). Each step also reports the CPU microseconds every service spent per delivered
+event (the step and its drain): unlike the rate, that holds up when other work shares the
+machine, and the cores divided by its total bound what the machine could sustain. The probe
+keeps its Kafka clients for the whole run and the services' CPU is read at a step's ends only
+(the generator's every second), so the measurement adds little load of its own.
 A warm-up step at the first rate (not judged) comes first. The run is bounded by
 `max_minutes`, the pipeline's preparation included.
 """
@@ -62,6 +64,9 @@ class Step:
     lag_growth: dict[str, int] = field(default_factory=dict)
     drained_s: float | None = None
     cpu: dict[str, float] = field(default_factory=dict)  # cores
+    # CPU microseconds per delivered event: the step's CPU through the drain after it (the
+    # work a step's events cause is done by then), so a step that fell behind counts fully
+    cpu_us: dict[str, float] = field(default_factory=dict)
     machine_busy: float = 0.0
     verdict: str = ""
 
@@ -81,6 +86,9 @@ class Step:
             "lag_growth": self.lag_growth,
             "drained_s": None if self.drained_s is None else round(self.drained_s, 1),
             "machine_busy": round(self.machine_busy, 3),
+            "cpu_us_per_event": {
+                k: round(v, 1) for k, v in sorted(self.cpu_us.items(), key=lambda i: -i[1])
+            },
             "verdict": self.verdict,
         }
 
@@ -188,12 +196,7 @@ def _result(
             }
             if best and total
             else {},
-            "cpu_us_per_event_at_throughput": {
-                k: round(v / best.produced_eps * 1e6, 1)
-                for k, v in sorted(best.cpu.items(), key=lambda i: -i[1])
-            }
-            if best and best.produced_eps
-            else {},
+            "cpu_us_per_event_at_throughput": best.as_dict()["cpu_us_per_event"] if best else {},
             "machine_busy_at_throughput": round(best.machine_busy, 3) if best else None,
             "cores": psutil.cpu_count(),
             "steps": [s.as_dict() for s in steps],
@@ -274,6 +277,15 @@ def _step(
             step.drained_s = time.monotonic() - done
             break
         time.sleep(0.5)  # polling cadence while draining
+    events = final - base
+    if events > 0:
+        drained = cpu_seconds(settings)
+        step.cpu_us = {
+            name: (drained[name] - cpu_before.get(name, 0.0)) / events * 1e6
+            for name in drained
+            if drained[name] - cpu_before.get(name, 0.0) > 0
+        }
+        step.cpu_us["generator (load)"] = (gen_cpu[1] - gen_cpu[0]) / events * 1e6
     step.p50_ms, step.p99_ms, step.stored = _latency_ms(settings, started, stopped)
     step.verdict = _verdict(step, rate, p99_limit_ms, settings.flink_group)
     return step
