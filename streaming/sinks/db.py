@@ -106,6 +106,7 @@ PROGRESS_SQL = (
 
 class DbWriter:
     name = "db-sink"
+    commit_before_next = False  # rows dedupe by event_id in the transaction (runner.Writer)
 
     def __init__(self, settings: Settings, schema: str | None = None) -> None:
         self.settings = settings

@@ -36,6 +36,7 @@ def _hour_path(epoch_hour: int) -> str:
 
 class LakeWriter:
     name = "lake-sink"
+    commit_before_next = True  # objects are named by first offset (runner.Writer)
 
     def __init__(
         self,

@@ -59,6 +59,12 @@ class Writer(Protocol):
     batch is consumed and validated while the store is busy with this one."""
 
     name: str
+    # Whether the next batch must wait until this one's offsets are committed: the lake names
+    # objects by first offset, so a replay from an older committed offset, split differently,
+    # would not overwrite them. The db dedupes rows by event_id in the write's transaction, so
+    # it commits without waiting, and a coordinator moving (a Kafka node lost) does not stop
+    # its writes.
+    commit_before_next: bool
 
     def add(self, batch: Accepted) -> None: ...
     def due(self) -> bool: ...
@@ -272,6 +278,8 @@ class SinkRunner:
         be made (the partitions went to another member, or COMMIT_RETRY_S passed), the
         partitions are rewound to their committed offsets so the next write starts exactly
         where any replay starts."""
+        if not self.writer.commit_before_next:
+            return self._commit_async(offsets)
         end = time.monotonic() + COMMIT_RETRY_S
         backoff = 0.2
         while True:
@@ -295,6 +303,19 @@ class SinkRunner:
                 log.warning("offset commit failed (records will be re-read): %s", exc)
                 self._rewind({tp.partition for tp in offsets})
                 return False
+
+    def _commit_async(self, offsets: list[TopicPartition]) -> bool:
+        """Queue the commit and go on writing: librdkafka sends it once the coordinator answers;
+        a commit that never lands means records re-read and skipped as duplicates."""
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=True)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if error.fatal() or error.code() in _FENCED:
+                raise FatalConsumerError(f"fatal commit error, restart needed: {error}") from exc
+            log.warning("offset commit not queued (records will be re-read): %s", exc)
+            return False
+        return True
 
     def _rewind(self, partitions: set[int]) -> None:
         """Forget what was read past the committed offsets of `partitions` and read on from
