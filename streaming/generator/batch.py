@@ -25,7 +25,9 @@ from streaming.generator.user_agents import UA_TABLE
 from streaming.timestamps import format_canonical
 from streaming.wire_lines import Lines
 
-VECTOR_MIN = 512  # events from which a batch is serialized as columns
+# events from which a batch is serialized as columns: CPU per event measured on this machine,
+# orjson vs columns, 500 events 3.0 vs 3.7 us, 750 3.1 vs 3.6, 1,500 3.8 vs 3.0
+VECTOR_MIN = 1024
 
 SEGMENT_KEYS: tuple[bytes, ...] = tuple(f"{g}|{p}".encode() for g in GEOS for p in PLATFORMS)
 _KEYS = np.array(SEGMENT_KEYS, dtype=object)
