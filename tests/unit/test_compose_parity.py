@@ -551,3 +551,18 @@ def test_native_dagster_matches_the_compose_webserver(
     assert (LOOPBACK, native.ports["ui"]) in published
     names = set(environment(web))
     assert set(native.env_names) <= names, set(native.env_names) - names
+
+
+def test_compose_prometheus_scrapes_what_the_native_one_does() -> None:
+    """The same jobs (Kafka's JMX agent included), so the alert rules see the same series."""
+    from adnomaly_ops.stack.render import APP_JOBS
+
+    native_text = (PROJECT_ROOT / "infra" / "native" / "prometheus.yml").read_text()
+    native_jobs = set(re.findall(r"job_name: ([\w-]+)", native_text)) | set(APP_JOBS)
+    compose_doc = yaml.safe_load((DOCKER_DIR / "monitoring" / "prometheus.yml").read_text())
+    assert {job["job_name"] for job in compose_doc["scrape_configs"]} == native_jobs
+    kafka = load_compose(COMPOSE_FILE).services["kafka"]
+    agent = environment(kafka)["KAFKA_OPTS"]
+    assert agent.startswith("-javaagent:/opt/jmx-exporter/jmx_prometheus_javaagent.jar=9410:")
+    mounts = {str(v).split(":")[1] for v in kafka["volumes"]}
+    assert {"/opt/jmx-exporter", "/adnomaly/jmx-exporter.yaml"} <= mounts
