@@ -31,6 +31,8 @@ class Incident:
     windows: int = 0
     reason: str = ""
     drivers: dict[str, Any] = field(default_factory=dict)
+    feature: str = ""  # what drove the peak window: a feature (or "multivariate") ...
+    view: str = ""  # ... seen in which view (seasonal, sustained, joint)
 
     def message(self, status: Literal["open", "resolved"], model_version: str) -> dict[str, Any]:
         """The JSON published on the anomalies topic (key: incident key)."""
@@ -45,6 +47,8 @@ class Incident:
             "windows": self.windows,
             "peak_score": round(self.peak_score, 6),
             "reason": self.reason,
+            "feature": self.feature,
+            "view": self.view,
             "drivers": self.drivers,
             "model_version": model_version,
         }
@@ -92,6 +96,8 @@ class AlertGrouper:
         if row["score"] > current.peak_score:
             current.peak_score = float(row["score"])
             current.reason, current.drivers = row["reason"], row["drivers"]
+            current.feature = str(row.get("driver_feature") or "")
+            current.view = str(row.get("driver_view") or "")
         return current.key, events
 
 
@@ -108,7 +114,7 @@ def group_alerts(scored: pd.DataFrame, gap: timedelta) -> tuple[pd.Series, pd.Da
         keys[index] = key
         incidents.update((inc.key, inc) for _, inc in events)
     columns = ["key", "geo", "platform", "first_window_start", "first_window_end"]
-    columns += ["last_window_end", "peak_score", "windows", "reason"]
+    columns += ["last_window_end", "peak_score", "windows", "reason", "feature", "view"]
     table = pd.DataFrame(
         [{c: getattr(inc, c) for c in columns} for inc in incidents.values()], columns=columns
     )

@@ -62,6 +62,9 @@ class DetectorModel:
     trained_from: str
     trained_to: str
     channels: tuple[str, ...] = NAMES
+    # one factor per channel for the sustained view (sustained.py); None in a model trained
+    # before that view existed, which then scores without it
+    sustained_calibration: Array | None = None
     index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -83,6 +86,10 @@ class DetectorModel:
         arrays = ("level", "shape", "center", "scale", "calibration", "mv_mean", "mv_precision")
         for name in arrays:
             data[name] = np.asarray(data[name], dtype=np.float64)
+        if data.get("sustained_calibration") is not None:
+            data["sustained_calibration"] = np.asarray(
+                data["sustained_calibration"], dtype=np.float64
+            )
         data["config"] = DetectorConfig(**data["config"])
         data["segments"] = tuple(data["segments"])
         data["channels"] = tuple(data["channels"])

@@ -33,12 +33,13 @@ T = TypeVar("T")
 log = logging.getLogger("adnomaly.detector.results")
 UPSERT = (
     "INSERT INTO anomaly_results AS r (geo, platform, window_start, window_end, score,"
-    " is_anomaly, drivers, reason, model_version, incident_key, role)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " is_anomaly, drivers, reason, model_version, incident_key, role, driver_feature,"
+    " driver_view) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
     " ON CONFLICT (geo, platform, window_end, model_version) DO UPDATE SET"
     " window_start = excluded.window_start, score = excluded.score,"
     " is_anomaly = excluded.is_anomaly, drivers = excluded.drivers, reason = excluded.reason,"
     " incident_key = coalesce(excluded.incident_key, r.incident_key), role = excluded.role,"
+    " driver_feature = excluded.driver_feature, driver_view = excluded.driver_view,"
     " detected_at = now()"
 )
 # The newest incident of each segment: its extent over every champion row (whichever version
@@ -49,7 +50,9 @@ OPEN_INCIDENTS = (
     " ORDER BY geo, platform, window_end DESC)"
     " SELECT geo, platform, incident_key, min(window_start), min(window_end), max(window_end),"
     " max(score), count(DISTINCT window_end), (array_agg(reason ORDER BY score DESC))[1],"
-    " (array_agg(drivers ORDER BY score DESC))[1] FROM anomaly_results"
+    " (array_agg(drivers ORDER BY score DESC))[1],"
+    " (array_agg(driver_feature ORDER BY score DESC))[1],"
+    " (array_agg(driver_view ORDER BY score DESC))[1] FROM anomaly_results"
     " WHERE is_anomaly AND role = 'champion' AND incident_key IN (SELECT incident_key FROM latest)"
     " GROUP BY geo, platform, incident_key"
 )
@@ -87,6 +90,8 @@ def write_results(conn: psycopg.Connection, rows: list[dict[str, Any]]) -> int:
             r["model_version"],
             r.get("incident_key"),
             r.get("role", "champion"),
+            r.get("driver_feature"),
+            r.get("driver_view"),
         )
         for r in rows
     ]
@@ -101,8 +106,21 @@ def open_incidents(conn: psycopg.Connection, gap: timedelta) -> list[Incident]:
     with conn.transaction():
         found = conn.execute(OPEN_INCIDENTS).fetchall()
     return [
-        Incident(key, geo.strip(), platform, start, first, last, float(peak), int(n), why, drivers)
-        for geo, platform, key, start, first, last, peak, n, why, drivers in found
+        Incident(
+            key,
+            geo.strip(),
+            platform,
+            start,
+            first,
+            last,
+            float(peak),
+            int(n),
+            why,
+            drivers,
+            feature or "",
+            view or "",
+        )
+        for geo, platform, key, start, first, last, peak, n, why, drivers, feature, view in found
     ]
 
 

@@ -34,6 +34,7 @@ from streaming.detection.results import (
 from streaming.detection.roles import CHALLENGER, CHAMPION
 from streaming.detection.scoring import score
 from streaming.detection.store import ModelWatcher
+from streaming.detection.sustained import WindowMemory
 from streaming.kafka.config import consumer_config
 from streaming.kafka.consume import commit_batch, consume_records
 from streaming.metrics import StreamMetrics, serve
@@ -65,6 +66,8 @@ class DetectorService:
         self.alerts = AlertPublisher(settings, anomalies_topic)
         self.watcher = watcher or ModelWatcher(settings)
         self.grouper: AlertGrouper | None = None
+        # the windows already scored, for the sustained view of the next batches' windows
+        self.memory, self.challenger_memory = WindowMemory(), WindowMemory()
         self.db = RetryingDb(settings)
         self.batch_size, self.poll_timeout_s = batch_size, poll_timeout_s
         self.stats: Counter[str] = Counter()
@@ -126,7 +129,8 @@ class DetectorService:
             if grouper is None:
                 return  # stopping before PostgreSQL answered: the batch is re-read
             frame = pd.DataFrame([r.model_dump() for r in rows])
-            scored = score(model, frame).sort_values("window_end", kind="stable")
+            scored = score(model, frame, memory=self.memory)
+            scored = scored.sort_values("window_end", kind="stable")
             records = cast(list[dict[str, Any]], scored.to_dict("records"))
             for rec in records:
                 rec["role"] = CHAMPION
@@ -134,7 +138,10 @@ class DetectorService:
                 announcements += events
             challenger = self.watcher.challenger
             if challenger is not None:
-                extra = cast(list[dict[str, Any]], score(challenger, frame).to_dict("records"))
+                extra = cast(
+                    list[dict[str, Any]],
+                    score(challenger, frame, memory=self.challenger_memory).to_dict("records"),
+                )
                 records += [{**rec, "role": CHALLENGER, "incident_key": None} for rec in extra]
         if records and self.db.call(lambda conn: write_results(conn, records), self.stop) is None:
             return  # stopping with the batch unwritten: it is re-read, never skipped

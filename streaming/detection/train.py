@@ -7,6 +7,7 @@ maps to a normal's (small-count windows have heavier tails than a Gaussian, and 
 should mean the same false-alarm rate on every channel). The multivariate part is a robust
 covariance of the calibrated z-scores, so combinations that are individually mild but jointly
 rare (e.g. bounce up while conversions vanish) also stand out; it is calibrated like a channel.
+The sustained view (two disjoint windows pooled, sustained.py) is calibrated the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from streaming.detection import channels as ch
-from streaming.detection import robust
+from streaming.detection import robust, sustained
 from streaming.detection.model import DetectorConfig, DetectorModel, new_version
 from streaming.feature_contract import FEATURE_NAMES
 
@@ -93,6 +94,10 @@ def train(
     tails = np.quantile(z * ch.DIRECTIONS, config.calibration_quantile, axis=0)
     channel_cal = np.maximum(tails / normal_q, 1.0)
     z /= channel_cal
+    sided = z * ch.DIRECTIONS
+    pooled = sustained.pooled(np.asarray(segments, dtype=object)[codes], kept, sided)
+    tails = np.quantile(pooled, config.calibration_quantile, axis=0)
+    sustained_cal = np.maximum(tails / normal_q, 1.0)
     sample = z
     if len(z) > MV_SAMPLE:
         sample = z[np.random.default_rng(0).choice(len(z), MV_SAMPLE, replace=False)]
@@ -102,7 +107,7 @@ def train(
     mv_z = robust.chi2_to_z(joint, len(ch.CHANNELS))
     mv_cal = max(float(np.quantile(mv_z, config.calibration_quantile)) / normal_q, 1.0)
 
-    arrays = [level, shape, center, scale, channel_cal, mv_mean, precision]
+    arrays = [level, shape, center, scale, channel_cal, mv_mean, precision, sustained_cal]
     window_end = pd.to_datetime(kept["window_end"], utc=True)
     return DetectorModel(
         version=new_version([a.tobytes() for a in arrays], trained_at),
@@ -118,4 +123,5 @@ def train(
         trained_rows=len(kept),
         trained_from=window_end.min().isoformat(),
         trained_to=window_end.max().isoformat(),
+        sustained_calibration=sustained_cal,
     )
