@@ -61,7 +61,7 @@ def test_a_blatant_window_does_not_echo_into_the_next(model: DetectorModel) -> N
     day = _fr_day()
     i = int(np.flatnonzero(day["window_end"].dt.hour == 14)[0])
     pair = day.iloc[[i, i + 5]].reset_index(drop=True)
-    pair.loc[0, "cpc_avg"] *= 20
+    pair["cpc_avg"] = pair["cpc_avg"] * np.array([20.0, 1.0])
     scored = score(model, pair)
     assert scored["is_anomaly"].tolist() == [True, False]
     assert scored.loc[0, "driver_view"] == "seasonal"
@@ -97,7 +97,7 @@ def test_an_alert_names_its_view_and_feature(model: DetectorModel) -> None:
     rows["cpc_avg"] *= 4
     grouper = AlertGrouper(timedelta(minutes=5))
     for row in score(model, rows).to_dict("records"):
-        grouper.observe(row)
+        grouper.observe({str(k): v for k, v in row.items()})
     (incident,) = grouper.open.values()
     message = incident.message("open", model.version)
     assert message["feature"] == "cpc_avg"
