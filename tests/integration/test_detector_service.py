@@ -125,11 +125,12 @@ def _run_until_idle(argv: list[str]) -> None:
 def _results(settings: Settings, version: str) -> pd.DataFrame:
     with connect(settings) as conn:
         rows = conn.execute(
-            "SELECT window_end, score, is_anomaly, drivers, reason, incident_key"
-            " FROM anomaly_results WHERE model_version = %s ORDER BY window_end",
+            "SELECT window_end, score, is_anomaly, drivers, reason, incident_key, driver_feature,"
+            " driver_view FROM anomaly_results WHERE model_version = %s ORDER BY window_end",
             (version,),
         ).fetchall()
     columns = ["window_end", "score", "is_anomaly", "drivers", "reason", "incident_key"]
+    columns += ["driver_feature", "driver_view"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -175,6 +176,11 @@ def test_scores_groups_and_continues_an_incident_after_a_restart(stack: Settings
     assert [a["status"] for a in ours] == ["open"]
     # the alert says which view of which feature drove it, with the calibrated score
     assert ours[0]["drivers"]["cpc_avg"]["view"] == "seasonal" and ours[0]["peak_score"] >= 0.5
+    assert (ours[0]["feature"], ours[0]["view"]) == ("cpc_avg", "seasonal")
+    assert ours[0]["drivers"]["cpc_avg"]["surprise"] > 6  # -log10 p, the core's scale
+    assert set(zip(flagged["driver_feature"], flagged["driver_view"], strict=True)) == {
+        ("cpc_avg", "seasonal")
+    }
     assert _committed_everything(stack, topic, group)
     dlq = [
         m
@@ -192,6 +198,7 @@ def test_scores_groups_and_continues_an_incident_after_a_restart(stack: Settings
     ours = [a for a in _alerts(stack, alerts, 2) if a["incident_key"] == key]
     assert [a["status"] for a in ours] == ["open", "resolved"]
     assert ours[1]["windows"] == 5 and ours[1]["reason"].startswith("cpc_avg")
+    assert (ours[1]["feature"], ours[1]["view"]) == ("cpc_avg", "seasonal")  # read back at restart
 
 
 def test_a_new_model_is_picked_up_without_a_restart(stack: Settings) -> None:
