@@ -109,7 +109,7 @@ def summary(incident: Incident, verdict: str | None) -> None:
     )
     st.markdown(f"**Why:** {incident.reason or '(no explanation stored)'}")
     if incident.drivers:
-        st.markdown("**Drivers:** " + ", ".join(incident.driver_names))
+        st.markdown("**Drivers:** " + ", ".join(incident.driver_labels))
     st.caption(f"{incident.windows} anomalous window(s); the chart shades the span")
 
 

@@ -64,6 +64,20 @@ class Incident:
 
         return [name for name, _ in sorted(self.drivers.items(), key=strength, reverse=True)]
 
+    @property
+    def driver_labels(self) -> list[str]:
+        """The drivers strongest first, each with the detector's view that saw it and its
+        calibrated sigma (`cpc_avg (sustained view, 5.4 sigma)`); rows scored before views
+        were recorded show the name alone."""
+        labels = []
+        for name in self.driver_names:
+            detail = self.drivers[name]
+            if isinstance(detail, dict) and "view" in detail and "z" in detail:
+                labels.append(f"{name} ({detail['view']} view, {float(detail['z']):.1f} sigma)")
+            else:
+                labels.append(name)
+        return labels
+
 
 def incident_id(geo: str, platform: str, first_window_end: datetime) -> str:
     return f"{geo.strip()}-{platform}-{first_window_end.astimezone(UTC):%Y-%m-%dT%H:%M}Z"

@@ -37,6 +37,13 @@ def test_consecutive_windows_form_one_incident_with_the_peak_explained() -> None
     assert inc.driver_names == ["ctr_avg", "event_count"]  # strongest first
 
 
+def test_the_drivers_are_labelled_with_the_view_that_saw_them() -> None:
+    window = w(0, score=0.9)
+    window.drivers["ctr_avg"] |= {"view": "sustained"}  # event_count: a row from before views
+    (inc,) = group_windows([window])
+    assert inc.driver_labels == ["ctr_avg (sustained view, 9.0 sigma)", "event_count"]
+
+
 def test_a_gap_longer_than_the_detectors_splits_an_incident() -> None:
     windows = [w(0), w(5), w(11)]  # 5 minutes apart joins; 6 minutes apart does not
     incidents = group_windows(windows)
