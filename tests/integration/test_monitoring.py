@@ -30,8 +30,8 @@ APPS = ("generator", "db-sink", "lake-sink", "feast-ingestor", "detector")
 START_S = 420
 
 
-def _get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 (loopback URLs)
+def _get(url: str, timeout_s: float = 5) -> str:
+    with urllib.request.urlopen(url, timeout=timeout_s) as resp:  # noqa: S310 (loopback URLs)
         return str(resp.read().decode())
 
 
@@ -124,7 +124,9 @@ def test_every_exporter_answers_and_every_target_is_up(stack: Settings, apps: Su
         for target in targets:
             url = target["scrapeUrl"]
             assert url.startswith("http://127.0.0.1:"), url
-            text = _get(url)
+            # an exporter gathers its figures per request (the Flink exporter asks the REST
+            # API, the JMX agent the broker's MBeans): seconds on a busy machine
+            text = _get(url, timeout_s=30)
             assert "# TYPE" in text or (job == "minio" and "minio_" in text), f"{job}: {url}"
     # the figures the stream services export reach Prometheus with their service label
     written = _wait(
