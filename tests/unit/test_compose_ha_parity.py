@@ -11,8 +11,7 @@ from the base file first).
 from __future__ import annotations
 
 import copy
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,17 +74,7 @@ def merged_compose(base_path: Path, override_path: Path) -> ComposeFile:
 
 
 @pytest.fixture(scope="module")
-def ha_env() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        for field in Settings.model_fields.values():
-            if field.alias:
-                mp.delenv(field.alias, raising=False)
-        mp.setenv("ADNOMALY_ENV_FILE", os.devnull)
-        yield
-
-
-@pytest.fixture(scope="module")
-def settings(ha_env: None) -> Settings:
+def settings(isolated_env: None) -> Settings:
     return load_settings(ADNOMALY_PROFILE="ha", **{name: "unused-here" for name in CREDENTIALS})
 
 
@@ -139,7 +128,7 @@ def test_ha_instances_run_the_native_subcommands(compose: ComposeFile, apps: lis
 
 
 def test_project_containers_load_the_ha_profile_with_every_kafka_node(
-    compose: ComposeFile, apps: list[Service], ha_env: None
+    compose: ComposeFile, apps: list[Service], isolated_env: None
 ) -> None:
     for svc in apps:
         env = environment(compose.services[svc.name])

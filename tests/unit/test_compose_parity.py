@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -307,17 +306,6 @@ def image_problems(compose: ComposeFile) -> list[str]:
 
 
 # ---- fixtures --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def isolated_env() -> Iterator[None]:
-    """Settings as a fresh checkout has them: no .env and none of the suite's own overrides."""
-    with pytest.MonkeyPatch.context() as mp:
-        for field in Settings.model_fields.values():
-            if field.alias:
-                mp.delenv(field.alias, raising=False)
-        mp.setenv("ADNOMALY_ENV_FILE", os.devnull)
-        yield
 
 
 @pytest.fixture(scope="module")
