@@ -86,14 +86,21 @@ if ! stamp_ok jmx "$jmx_pom_sum"; then
 fi
 
 pyflink_home="$("$ROOT/.venv/bin/python" -c 'import pyflink, os; print(os.path.dirname(pyflink.__file__))')"
-flink_sum="$(sha256sum "$ROOT/infra/jvm/flink/pom.xml" | cut -d' ' -f1)-$pyflink_home"
+udf_sources="$(find "$ROOT/infra/jvm/flink-udf/src" -name '*.java' | sort)"
+# shellcheck disable=SC2086 # one path per line, none with spaces
+udf_sum="$(cat $udf_sources | sha256sum | cut -d' ' -f1)"
+flink_sum="$(sha256sum "$ROOT/infra/jvm/flink/pom.xml" | cut -d' ' -f1)-$pyflink_home-$udf_sum"
 if ! stamp_ok flink "$flink_sum"; then
-  step "Flink lib: the wheel's jars + Kafka SQL connector from Maven Central"
-  rm -rf "$TOOLS/flink-lib"
+  step "Flink lib: the wheel's jars + Kafka SQL connector from Maven Central + the job's UDFs"
+  rm -rf "$TOOLS/flink-lib" "$TOOLS/flink-udf-classes"
   mkdir -p "$TOOLS/flink-lib"
   ln -s "$pyflink_home"/lib/*.jar "$TOOLS/flink-lib/"
   run mvn -q -B -f "$ROOT/infra/jvm/flink/pom.xml" dependency:copy-dependencies \
     -DoutputDirectory="$TOOLS/flink-lib"
+  # the features job's Java functions (infra/jvm/flink-udf), on the cluster's classpath
+  # shellcheck disable=SC2086
+  run javac --release 17 -cp "$pyflink_home/lib/*" -d "$TOOLS/flink-udf-classes" $udf_sources
+  run jar cf "$TOOLS/flink-lib/adnomaly-flink-udf.jar" -C "$TOOLS/flink-udf-classes" .
   stamp_set flink "$flink_sum"
 fi
 

@@ -1,6 +1,8 @@
-"""Flink SQL tables of the features job: the Kafka source and the sinks it writes.
+"""Flink SQL tables of the features job: the Kafka source and the sinks it writes, and the
+job's Java functions (infra/jvm/flink-udf, built into the cluster's lib by `make bootstrap`).
 
-The source reads each JSON field as the contract's type; `json.ignore-parse-errors` turns a
+The source reads each JSON field as the contract's type (the timestamp as its text, read by
+PARSE_EVENT_TIME into `event_time`, the rowtime); `json.ignore-parse-errors` turns a
 malformed field into NULL (and a record that is not JSON at all into nothing) instead of failing
 the job, and `queries.py` routes such rows to the dropped-events table. The PostgreSQL sinks use
 the JDBC connector's upsert mode, keyed like the tables' primary keys, so a replay after recovery
@@ -22,6 +24,20 @@ FEATURE_COLUMNS = """
   ctr_avg DOUBLE, bounce_rate_avg DOUBLE, event_count BIGINT, cpc_avg DOUBLE,
   conversion_rate DOUBLE, unique_users BIGINT, events_per_user DOUBLE,
   suspicious_ua_share DOUBLE"""
+
+
+# SQL name -> class of each Java function the job calls
+FUNCTIONS = {
+    "PARSE_EVENT_TIME": "dev.adnomaly.flink.ParseEventTime",
+    "CONTAINS_ANY_MARKER": "dev.adnomaly.flink.ContainsAnyMarker",
+}
+
+
+def functions() -> list[str]:
+    return [
+        f"CREATE TEMPORARY SYSTEM FUNCTION {name} AS '{cls}' LANGUAGE JAVA"
+        for name, cls in FUNCTIONS.items()
+    ]
 
 
 def interval(value: timedelta) -> str:
@@ -88,7 +104,7 @@ def source(settings: Settings, config: JobConfig) -> str:
         options["scan.bounded.mode"] = "latest-offset"
     return f"""CREATE TEMPORARY TABLE clicks (
   event_id STRING,
-  `timestamp` TIMESTAMP_LTZ(3),
+  `timestamp` STRING,
   user_id_hash STRING,
   geo STRING,
   platform STRING,
@@ -100,7 +116,8 @@ def source(settings: Settings, config: JobConfig) -> str:
   src_topic STRING METADATA FROM 'topic' VIRTUAL,
   src_partition INT METADATA FROM 'partition' VIRTUAL,
   src_offset BIGINT METADATA FROM 'offset' VIRTUAL,
-  WATERMARK FOR `timestamp` AS `timestamp` - {interval(config.out_of_orderness)}
+  event_time AS PARSE_EVENT_TIME(`timestamp`),
+  WATERMARK FOR event_time AS event_time - {interval(config.out_of_orderness)}
 ) {_options(options)}"""
 
 
@@ -161,8 +178,9 @@ def dropped_table(settings: Settings, config: JobConfig) -> str:
 
 
 def blackhole() -> str:
-    """Every physical column of the source, so the benchmark's limit parses as much JSON as the
-    job does (a narrower sink would let the planner project fields away)."""
+    """Every physical column of the source and the parsed event time, so the benchmark's limit
+    reads as much as the job does (a narrower sink would let the planner project fields away)."""
     return (
-        "CREATE TEMPORARY TABLE void WITH ('connector' = 'blackhole') LIKE clicks (EXCLUDING ALL)"
+        "CREATE TEMPORARY TABLE void (event_time TIMESTAMP_LTZ(3))"
+        " WITH ('connector' = 'blackhole') LIKE clicks (EXCLUDING ALL)"
     )

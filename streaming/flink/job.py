@@ -20,7 +20,7 @@ CONFIG_FLAG = "--config-json"
 
 def statements(settings: Settings, config: JobConfig) -> tuple[list[str], list[str]]:
     """(DDL and views, INSERTs): the whole job as text, so it can be read and tested offline."""
-    setup = [ddl.source(settings, config)]
+    setup = [*ddl.functions(), ddl.source(settings, config)]
     if config.blackhole:
         return [*setup, ddl.blackhole()], [queries.blackhole_insert()]
     setup += [
