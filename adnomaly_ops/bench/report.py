@@ -25,7 +25,7 @@ Bench = Callable[[Settings, int], BenchResult]
 
 def suite() -> dict[str, Bench]:
     """Name → runner(settings, runs); imports are lazy since some pull in heavy modules."""
-    from adnomaly_ops.bench.capacity import bench_capacity
+    from adnomaly_ops.bench.capacity import capacity_of
     from adnomaly_ops.bench.flink import bench_flink
     from adnomaly_ops.bench.latency import bench_latency
     from adnomaly_ops.bench.online import bench_online
@@ -42,8 +42,10 @@ def suite() -> dict[str, Bench]:
         "online": lambda s, r: bench_online(s, r, 50_000, 2_000),
         # the running pipeline end to end (needs `make up`); one long run, not a median
         "soak": lambda s, r: bench_soak(s, 10, 10_000),
-        # the running stack's profile: stored as `capacity`, or `capacity-ha` (run it on each)
-        "capacity": lambda s, r: bench_capacity(s),
+        # the whole pipeline of each profile: the running stack's, and a stack of the other
+        # profile that the bench starts beside it (adnomaly_ops.bench.profiles)
+        "capacity": lambda s, r: capacity_of(s, "single", r),
+        "capacity-ha": lambda s, r: capacity_of(s, "ha", r),
     }
 
 
@@ -138,6 +140,9 @@ def write_markdown(results: list[BenchResult], failures: dict[str, str]) -> Path
         "|---|---|---|---|---|---|---|---|",
         *(f"{_row(r)} {dates[r.name]} |" for r in merged),
     ]
+    for r in merged:
+        if r.name.startswith("capacity"):
+            lines += ["", *capacity_section(r, dates[r.name])]
     soak = next((r for r in merged if r.name == "soak"), None)
     if soak is not None:
         lines += ["", *soak_section(soak)]
@@ -171,4 +176,33 @@ def soak_section(result: BenchResult) -> list[str]:
             f"| {name} | {m['start']:,.0f} | {m['warm']:,.0f} | {m['end']:,.0f} "
             f"| {m['growth']:+,.0f} | {'yes' if m['ok'] else 'NO'} |"
         )
+    return lines
+
+
+def capacity_section(result: BenchResult, measured: str) -> list[str]:
+    """The capacity of one profile: the runs, the CPU per event of each service at the median
+    run's sustained rate, and its chart."""
+    x = result.extra
+    runs = ", ".join(
+        f"{r['ours_eps']:,.0f}" + (f" (limit {r['limit_eps']:,.0f})" if r.get("limit_eps") else "")
+        for r in result.runs
+    )
+    cpu = x.get("cpu_us_per_event_at_throughput", {})
+    shown = {k: v for k, v in cpu.items() if v >= 0.5}
+    lines = [
+        f"## Capacity, {x.get('profile', '?')} profile ({measured})",
+        "",
+        f"Sustained events/s per run: {runs}; median {result.throughput_eps:,.0f}. The median "
+        f"run held {x.get('sustained_rate') or 0:,} events/s offered with produce→PostgreSQL p99 "
+        f"{x.get('p99_ms_at_throughput') or 0:,.0f} ms and stopped at: "
+        f"{x.get('stopped_because', '?')}. Machine busy at that rate: "
+        f"{(x.get('machine_busy_at_throughput') or 0):.0%}.",
+        "",
+        f"CPU µs per event there, {sum(cpu.values()):.1f} in all: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in shown.items())
+        + ".",
+    ]
+    chart = Path(str(x.get("chart", "")))
+    if chart.name:
+        lines += ["", f"![{result.name}]({chart.name})"]
     return lines

@@ -42,3 +42,43 @@ def test_nothing_sustained_reports_no_cpu_and_no_throughput(
     result = _result(settings, [bad], "p99 too high", 1000, tmp_path / "c.png")
     assert result.throughput_eps == 0.0 and result.limit_eps == 5_000
     assert result.extra["cpu_us_per_event_at_throughput"] == {}
+
+
+def _ports(s: Settings) -> set[int]:
+    """Every port a stack of these settings listens on (the Flink ones it derives included)."""
+    ports = {p for _, client, controller in s.kafka_nodes for p in (client, controller)}
+    ports |= {s.db_port, s.minio_console_port, s.redis_port, s.flink_rest_port, s.dagster_port}
+    ports |= {int(s.minio_endpoint.rsplit(":", 1)[1]), s.pgadmin_port, s.ui_port}
+    ports |= {s.prometheus_port, s.alertmanager_port}
+    ports |= set(range(s.flink_rpc_port, s.flink_rpc_port + 4))
+    ports |= set(range(s.metrics_port, s.metrics_port + 15))
+    return ports
+
+
+def test_the_bench_s_other_profile_stack_takes_no_port_of_another_stack(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """make bench starts a stack of the other profile beside the running one: its ports must
+    miss the default stack's (either profile) and every test slot's (tests/conftest.py)."""
+    from adnomaly_ops.bench.profiles import settings_for
+    from tests import conftest
+
+    theirs: set[int] = set()
+    for profile in ("single", "ha"):
+        monkeypatch.setenv("ADNOMALY_PROFILE", profile)
+        for key in conftest.TEST_ENV:  # the default stack: the settings' own defaults
+            if key.endswith(("_PORT", "_URL", "_ENDPOINT", "_BOOTSTRAP")):
+                monkeypatch.delenv(key, raising=False)
+        theirs |= _ports(Settings(_env_file=None))
+        for slot in range(10):
+            offset = slot * 100
+            for key, value in conftest.TEST_ENV.items():
+                if key.endswith(("_PORT", "_URL", "_ENDPOINT", "_BOOTSTRAP")):
+                    host, port = value.rsplit(":", 1) if ":" in value else ("", value)
+                    shifted = int(port) - conftest.OFFSET + offset
+                    monkeypatch.setenv(key, f"{host}:{shifted}" if host else str(shifted))
+            theirs |= _ports(Settings(_env_file=None))
+    for profile in ("single", "ha"):
+        ours = _ports(settings_for(settings, profile))
+        assert not ours & theirs, f"{profile}: {sorted(ours & theirs)}"
+    assert settings_for(settings, "ha").state_dir.name == f"{settings.state_dir.name}-ha"
