@@ -45,6 +45,7 @@ INTERNAL_PORTS = frozenset({("kafka", "controller"), ("flink-jobmanager", "rpc")
 # Upstream images allowed in the compose file and in FROM lines of infra/docker/Dockerfile.*.
 OFFICIAL_IMAGES = frozenset(
     {"apache/kafka", "postgres", "redis", "minio/minio", "dpage/pgadmin4", "flink", "python"}
+    | {"maven"}  # the Flink image's build stage (its jars, like `make bootstrap`'s)
 )
 # Environment keys that hold a credential; their value must be a `${VAR:-default}` alone.
 CREDENTIAL_KEY = re.compile(r"PASSWORD|SECRET|SALT|ACCESS_KEY|TOKEN")
@@ -56,6 +57,7 @@ CREDENTIALS = tuple(
 _DOLLAR = re.compile(r"\$(?:(?P<escaped>\$)|\{(?P<braced>[^}]*)\}|(?P<bare>[A-Za-z_]\w*))")
 _BRACED = re.compile(r"(?P<name>[A-Za-z_]\w*)(?:(?P<op>:?-)(?P<default>.*))?", re.DOTALL)
 _FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(?P<image>\S+)", re.IGNORECASE | re.MULTILINE)
+_STAGE = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*\S+\s+AS\s+(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -299,7 +301,11 @@ def image_problems(compose: ComposeFile) -> list[str]:
         elif _repository(str(svc.get("image", ""))) not in OFFICIAL_IMAGES:
             problems.append(f"{name}: image {svc.get('image')!r} is not an allowed upstream image")
     for dockerfile in sorted(DOCKER_DIR.glob("Dockerfile*")):
-        for match in _FROM.finditer(dockerfile.read_text()):
+        text = dockerfile.read_text()
+        stages = {m.lower() for m in _STAGE.findall(text)}  # FROM <an earlier stage> is fine
+        for match in _FROM.finditer(text):
+            if match["image"].lower() in stages:
+                continue
             if _repository(match["image"]) not in OFFICIAL_IMAGES:
                 problems.append(f"{dockerfile.name}: FROM {match['image']} is not allowed")
     return problems
