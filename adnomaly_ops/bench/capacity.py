@@ -47,7 +47,7 @@ from adnomaly_ops.bench.soak import _latency_ms
 from adnomaly_ops.chaos.pipeline import prepare, undo
 from adnomaly_ops.stack.supervisor import Supervisor
 from streaming.kafka.inspect import TopicProbe
-from streaming.settings import PROJECT_ROOT, Settings
+from streaming.settings import PROJECT_ROOT, Settings, child_env
 
 DELIVERED_SHARE = 0.95
 # Flink commits its group's offsets with each checkpoint (JobConfig.checkpoint_interval)
@@ -222,7 +222,10 @@ def _step(
     log = tempfile.TemporaryFile()  # noqa: SIM115 (read after the process ended)
     argv = [sys.executable, "-m", "adnomaly_cli", "gen", "--no-fraud", "--rate", str(rate)]
     argv += ["--duration", f"{step_s:.0f}s", "--seed", str(int(t0 * 1000) % 1_000_000)]
-    gen = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
+    # the stack of `settings` (make bench's other-profile stack is not the environment's), as
+    # the pipeline's own generator principal, not the bench's admin
+    env = {k: v for k, v in child_env(settings).items() if k != "KAFKA_PRINCIPAL"}
+    gen = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log, env=env)
     say(f"capacity: {rate:,.0f} events/s for {step_s:g}s")
     load = {"generator (load)": gen.pid}
     lags: list[tuple[float, dict[str, int]]] = []
@@ -230,22 +233,28 @@ def _step(
     gen_cpu = (0.0, 0.0)  # the generator's CPU seconds when the events began to flow, and last
     flowing: float | None = None  # when the first event arrived (the generator starts slowly)
     sizes: list[tuple[float, int]] = []
+    last_full = 0.0  # when the lags and the generator's CPU were last sampled
     try:
         while gen.poll() is None:
             if time.monotonic() - t0 > step_s + 60:
                 raise RuntimeError(f"the generator ran past {step_s + 60:.0f}s")
+            # the topic's size every 0.2 s: the delivery window's ends (first event in, last
+            # one in) are then known to 0.2 s, ±0.5 % of a 40 s step's rate
             size = probe.size(settings.topic)
             sizes.append((time.monotonic(), size))
-            now = cpu_seconds_of(load).get("generator (load)")
-            if flowing is None and size > base:
-                flowing = time.monotonic()
-                psutil.cpu_percent()  # the machine's busy share from here
-                cpu_before, cpu_at = cpu_seconds(settings), time.monotonic()
-                gen_cpu = (now or 0.0, now or 0.0)
-            elif now is not None:
-                gen_cpu = (gen_cpu[0], now)
-            lags.append((time.monotonic() - t0, probe.lags(settings.group_topics)))
-            time.sleep(1.0)  # the sampling cadence
+            starting = flowing is None and size > base
+            if starting or time.monotonic() - last_full >= 1.0:
+                last_full = time.monotonic()
+                now = cpu_seconds_of(load).get("generator (load)")
+                if starting:
+                    flowing = time.monotonic()
+                    psutil.cpu_percent()  # the machine's busy share from here
+                    cpu_before, cpu_at = cpu_seconds(settings), time.monotonic()
+                    gen_cpu = (now or 0.0, now or 0.0)
+                elif now is not None and flowing is not None:
+                    gen_cpu = (gen_cpu[0], now)
+                lags.append((time.monotonic() - t0, probe.lags(settings.group_topics)))
+            time.sleep(0.2)  # the sampling cadence
     finally:
         if gen.poll() is None:
             gen.terminate()
