@@ -376,8 +376,8 @@ TARGET_EPS = {"single": 30_000.0}  # issue 16's target for the default profile o
 def bench_capacity_runs(
     settings: Settings, runs: int, say: Callable[[str], None] = print
 ) -> BenchResult:
-    """`runs` capacity runs on the stack of `settings`: the median sustained rate and the median
-    limit, with each run's figures; the chart and the details are the median run's."""
+    """`runs` capacity runs on the stack of `settings`: the median sustained rate, with each
+    run's figures; the limit, the chart and the details are the median run's."""
     if runs < 1:
         raise ValueError("runs must be at least 1")
     start, step = BENCH_STEPS[settings.profile]
@@ -395,11 +395,11 @@ def bench_capacity_runs(
         middle = ordered[(len(ordered) - 1) // 2]
         final_chart = PROJECT_ROOT / f"{middle.name}.png"
         shutil.copyfile(middle.extra["chart"], final_chart)
-    limits = [r.limit_eps for r in results if r.limit_eps]
+    # the limit of the median run: a limit and the rate it bounds come from the same run
     return BenchResult(
         name=middle.name,
         throughput_eps=statistics.median(r.throughput_eps for r in results),
-        limit_eps=statistics.median(limits) if limits else None,
+        limit_eps=middle.limit_eps,
         runs=[run for r in results for run in r.runs],
         target_eps=TARGET_EPS.get(settings.profile),
         extra={**middle.extra, "chart": str(final_chart), "median_run": results.index(middle) + 1},

@@ -82,3 +82,29 @@ def test_the_bench_s_other_profile_stack_takes_no_port_of_another_stack(
         ours = _ports(settings_for(settings, profile))
         assert not ours & theirs, f"{profile}: {sorted(ours & theirs)}"
     assert settings_for(settings, "ha").state_dir.name == f"{settings.state_dir.name}-ha"
+
+
+def test_several_runs_report_the_median_rate_and_the_median_run_s_own_limit(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adnomaly_ops.bench import capacity
+    from adnomaly_ops.bench.common import BenchResult
+
+    figures = iter([(24_944.0, None), (10_028.0, 15_007.0), (20_115.0, 24_734.0)])
+
+    def run(_settings: Settings, **kwargs: object) -> BenchResult:
+        ours, limit = next(figures)
+        chart = kwargs["chart_path"]
+        assert isinstance(chart, Path)
+        chart.write_text(f"chart of {ours}")
+        runs = [{"ours_eps": ours, **({"limit_eps": limit} if limit else {})}]
+        return BenchResult("capacity", ours, limit, runs, extra={"chart": str(chart)})
+
+    monkeypatch.setattr(capacity, "bench_capacity", run)
+    monkeypatch.setattr(capacity, "PROJECT_ROOT", tmp_path)
+    single = settings.model_copy(update={"profile": "single"})
+    result = capacity.bench_capacity_runs(single, 3, say=lambda _: None)
+    assert result.throughput_eps == 20_115 and result.limit_eps == 24_734  # one run's pair
+    assert [r["ours_eps"] for r in result.runs] == [24_944, 10_028, 20_115]
+    assert result.extra["median_run"] == 3 and result.target_eps == 30_000
+    assert (tmp_path / "capacity.png").read_text() == "chart of 20115.0"
